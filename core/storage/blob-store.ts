@@ -1,0 +1,43 @@
+import type { Readable } from "node:stream";
+
+export interface BlobHead {
+  key: string;
+  size: number;
+  contentType?: string;
+  etag?: string;
+  lastModified?: Date;
+}
+
+export interface PresignedRequest {
+  url: string;
+  method: "PUT" | "GET";
+  /** Headers the client must send with the request (e.g. content-type for a PUT). */
+  headers: Record<string, string>;
+  expiresAt: Date;
+}
+
+/**
+ * Where uploads, job outputs and model bundles live: a local folder in the embedded default, S3 at scale.
+ * Keys are `/`-separated relative paths without `..`. Bodies are streamed both ways.
+ */
+export interface BlobStore {
+  readonly kind: "file" | "s3";
+  put(
+    key: string,
+    body: Readable | Uint8Array | string,
+    options?: { contentType?: string; size?: number },
+  ): Promise<BlobHead>;
+  /** The object's bytes as a stream; `range` is inclusive (as in HTTP Range). Throws ApiError not_found. */
+  get(key: string, range?: { start: number; end: number }): Promise<Readable>;
+  /** null when there is no such object. */
+  head(key: string): Promise<BlobHead | null>;
+  /** Deleting a missing key is not an error. */
+  delete(key: string): Promise<void>;
+  list(prefix: string): AsyncIterable<BlobHead>;
+  /** A URL a client can PUT at most `maxBytes` to, until `expiresInSeconds` pass. */
+  presignPut(
+    key: string,
+    options: { expiresInSeconds: number; maxBytes: number; contentType?: string },
+  ): Promise<PresignedRequest>;
+  presignGet(key: string, options: { expiresInSeconds: number; filename?: string }): Promise<PresignedRequest>;
+}
