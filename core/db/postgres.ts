@@ -4,7 +4,9 @@ import type { Database, Sql } from "./database.ts";
 // int8 (counts, sums) as numbers, as PGlite returns them; our values stay far below 2^53.
 const types = {
   getTypeParser: ((oid: number, format?: "text" | "binary") =>
-    oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+    oid === 20
+      ? (v: string) => Number(v)
+      : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
 };
 
 /** A PostgreSQL server reached through a connection pool. */

@@ -1,0 +1,26 @@
+import { Command, CommanderError } from "commander";
+import { ConfigError } from "../core/config.ts";
+import { ApiError } from "../core/contracts/errors.ts";
+import { DataDirInUseError } from "../core/data-dir.ts";
+import { keysCommand } from "./commands/keys.ts";
+import { serveCommand } from "./commands/serve.ts";
+
+const program = new Command("mindeye")
+  .description("mindeye-serve: decode fMRI betas with the MindEye models")
+  .showHelpAfterError()
+  .exitOverride();
+
+program.addCommand(serveCommand());
+program.addCommand(keysCommand());
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) process.exit(error.exitCode);
+  // Errors a user can act on are printed plainly; anything else keeps its stack for a bug report.
+  if (error instanceof ConfigError || error instanceof DataDirInUseError || error instanceof ApiError) {
+    process.stderr.write(`mindeye: ${error.message}\n`);
+    process.exit(2);
+  }
+  throw error;
+}

@@ -1,0 +1,53 @@
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { ApiError } from "../core/contracts/errors.ts";
+import type { App, AppEnv } from "./env.ts";
+import { accessLog } from "./middleware/access-log.ts";
+import { requireApiKey } from "./middleware/auth.ts";
+import { requestId } from "./middleware/request-id.ts";
+import { problemResponse, validationError } from "./problem.ts";
+import { BLOB_ROUTE_PREFIX, registerBlobs } from "./routes/blobs.ts";
+import { registerDocs } from "./routes/docs.ts";
+import { registerGetLab } from "./routes/get-lab.ts";
+import { registerHealthz } from "./routes/healthz.ts";
+import { registerMetrics } from "./routes/metrics.ts";
+import { registerReadyz } from "./routes/readyz.ts";
+import type { AppServices } from "./services.ts";
+
+/** The public HTTP API. The same app runs on @hono/node-server, on Lambda, and in tests via `app.request()`. */
+export function createApp(services: AppServices): App {
+  const app = new OpenAPIHono<AppEnv>({
+    defaultHook: (result) => {
+      if (!result.success) throw validationError(result.target, result.error);
+    },
+  });
+
+  app.use("*", async (c, next) => {
+    c.set("services", services);
+    c.set("log", services.log);
+    await next();
+  });
+  app.use("*", requestId());
+  app.use("*", accessLog());
+  const auth = requireApiKey();
+  // Presigned blob URLs carry their own authorization (the signature), so they take no API key.
+  app.use("/v1/*", (c, next) => (c.req.path.startsWith(BLOB_ROUTE_PREFIX) ? next() : auth(c, next)));
+
+  app.onError((error, c) => problemResponse(c, error));
+  app.notFound((c) =>
+    problemResponse(
+      c,
+      new ApiError(
+        "not_found",
+        `There is no route ${c.req.method} ${c.req.path}. The API reference is at /docs.`,
+      ),
+    ),
+  );
+
+  registerHealthz(app);
+  registerReadyz(app);
+  registerMetrics(app);
+  registerDocs(app);
+  registerBlobs(app);
+  registerGetLab(app);
+  return app;
+}

@@ -1,0 +1,57 @@
+import { readFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import type { Logger } from "pino";
+import { ApiKeyStore } from "../core/auth/api-keys.ts";
+import type { Config } from "../core/config.ts";
+import { readOrCreateSecret } from "../core/data-dir.ts";
+import { openConfiguredDatabase } from "../core/db/open.ts";
+import { openBlobStore, verifyLocalPresignedUrl } from "../core/storage/open-blob-store.ts";
+import { HttpMetrics } from "./metrics.ts";
+import type { AppServices } from "./services.ts";
+
+const require = createRequire(import.meta.url);
+const VERSION = (require("../package.json") as { version: string }).version;
+
+/**
+ * Opens the adapters the configuration names (database, blob store) and assembles the services of the API.
+ * Used by `mindeye serve` and by the Lambda entry; inference and jobs are added by their callers.
+ */
+export async function buildServices(
+  config: Config,
+  log: Logger,
+): Promise<{ services: AppServices; publicUrl: string; close(): Promise<void> }> {
+  const publicUrl = config.PUBLIC_URL ?? `http://${config.HOST}:${config.PORT}`;
+  const db = await openConfiguredDatabase(config);
+  const signingSecret = config.SIGNING_SECRET ?? (await readOrCreateSecret(config.dataDir, "signing-secret"));
+  const blobs = await openBlobStore({
+    blobStoreUrl: config.BLOB_STORE,
+    dataDir: config.dataDir,
+    publicBaseUrl: publicUrl,
+    signingSecret,
+    s3Endpoint: config.S3_ENDPOINT,
+    region: config.AWS_REGION,
+  });
+  const scalarScript = require.resolve("@scalar/api-reference/browser/standalone.js");
+  const services: AppServices = {
+    version: VERSION,
+    db,
+    apiKeys: new ApiKeyStore(db),
+    blobs,
+    log,
+    metrics: new HttpMetrics({ processMetrics: true }),
+    readiness: {
+      database: async () => {
+        await db.query("select 1");
+      },
+      blob_store: async () => {
+        await blobs.head("readiness-probe");
+      },
+    },
+    localBlobUrls:
+      blobs.kind === "file"
+        ? { verify: (method, url) => verifyLocalPresignedUrl(signingSecret, method, url) }
+        : undefined,
+    docsScript: async () => new Uint8Array(await readFile(scalarScript)),
+  };
+  return { services, publicUrl, close: () => db.close() };
+}

@@ -1,0 +1,17 @@
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import type { Logger } from "pino";
+import type { Lab } from "../core/auth/api-keys.ts";
+import type { AppServices } from "./services.ts";
+
+/** What middleware puts on the context for handlers. */
+export interface AppEnv {
+  Variables: {
+    requestId: string;
+    log: Logger;
+    services: AppServices;
+    /** Set by the auth middleware on /v1 routes. */
+    lab: Lab & { keyId: string };
+  };
+}
+
+export type App = OpenAPIHono<AppEnv>;

@@ -1,0 +1,21 @@
+import { handle } from "hono/aws-lambda";
+import pino from "pino";
+import { loadConfig } from "../core/config.ts";
+import { createApp } from "./app.ts";
+import { buildServices } from "./build-services.ts";
+
+type LambdaHandler = ReturnType<typeof handle>;
+let handler: LambdaHandler | undefined;
+
+/**
+ * AWS Lambda entry (API Gateway or a Function URL). The app is built on a container's first invocation
+ * and reused while it stays warm; configuration comes from the environment that infra/ sets.
+ */
+export const lambdaHandler: LambdaHandler = async (event, context) => {
+  if (!handler) {
+    const config = loadConfig();
+    const { services } = await buildServices(config, pino({ level: config.LOG_LEVEL }));
+    handler = handle(createApp(services));
+  }
+  return handler(event, context);
+};

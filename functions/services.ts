@@ -1,0 +1,26 @@
+import type { Logger } from "pino";
+import type { ApiKeyStore } from "../core/auth/api-keys.ts";
+import type { Database } from "../core/db/database.ts";
+import type { BlobStore } from "../core/storage/blob-store.ts";
+import type { HttpMetrics } from "./metrics.ts";
+
+/**
+ * Everything a route needs, handed to `createApp`. Node-only pieces (PGlite, files, native addons) live
+ * behind these interfaces, so the app itself uses only Web-standard APIs.
+ */
+export interface AppServices {
+  version: string;
+  db: Database;
+  apiKeys: ApiKeyStore;
+  blobs: BlobStore;
+  log: Logger;
+  metrics: HttpMetrics;
+  /** Named probes for /readyz; each throws when its dependency is not usable. */
+  readiness: Record<string, () => Promise<void>>;
+  /** Checks a local presigned URL (embedded blob store only); absent when blobs live in S3. */
+  localBlobUrls?: {
+    verify(method: "PUT" | "GET", url: URL): { key: string; maxBytes?: number; contentType?: string };
+  };
+  /** The interactive docs page's script, served locally so /docs works without internet access. */
+  docsScript?: () => Promise<Uint8Array<ArrayBuffer>>;
+}

@@ -1,0 +1,73 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import pino from "pino";
+import { ApiKeyStore } from "../../core/auth/api-keys.ts";
+import type { Database } from "../../core/db/database.ts";
+import { migrate } from "../../core/db/migrate.ts";
+import { openPglite } from "../../core/db/pglite.ts";
+import { openBlobStore, verifyLocalPresignedUrl } from "../../core/storage/open-blob-store.ts";
+import { createApp } from "../../functions/app.ts";
+import type { App } from "../../functions/env.ts";
+import { HttpMetrics } from "../../functions/metrics.ts";
+import type { AppServices } from "../../functions/services.ts";
+
+export const TEST_ORIGIN = "http://api.test";
+
+export interface Harness {
+  app: App;
+  services: AppServices;
+  db: Database;
+  dataDir: string;
+  /** A fresh API key of `lab` (the lab is created on first use). */
+  keyFor(lab: string): Promise<string>;
+  /** `app.request` with the origin filled in and, when `key` is given, the bearer header. */
+  request(pathname: string, init?: RequestInit & { key?: string }): Promise<Response>;
+  close(): Promise<void>;
+}
+
+/**
+ * The API in-process on real embedded backends: PGlite in memory and a blob folder in a temp dir.
+ * `extend` adds or replaces services (inference, jobs, ...) for the routes under test.
+ */
+export async function createHarness(extend: (base: AppServices) => Partial<AppServices> = () => ({})): Promise<Harness> {
+  const db = await openPglite();
+  await migrate(db);
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), "mindeye-test-"));
+  const signingSecret = "test-signing-secret-of-at-least-32-chars";
+  const blobs = await openBlobStore({ dataDir, publicBaseUrl: TEST_ORIGIN, signingSecret });
+  const apiKeys = new ApiKeyStore(db);
+  const base: AppServices = {
+    version: "test",
+    db,
+    apiKeys,
+    blobs,
+    log: pino({ level: "silent" }),
+    metrics: new HttpMetrics(),
+    readiness: {
+      database: async () => {
+        await db.query("select 1");
+      },
+    },
+    localBlobUrls: { verify: (method, url) => verifyLocalPresignedUrl(signingSecret, method, url) },
+  };
+  const services = { ...base, ...extend(base) };
+  const app = createApp(services);
+  return {
+    app,
+    services,
+    db,
+    dataDir,
+    keyFor: async (lab) => (await apiKeys.create(lab)).key,
+    request: (pathname, init = {}) => {
+      const { key, ...rest } = init;
+      const headers = new Headers(rest.headers);
+      if (key) headers.set("authorization", `Bearer ${key}`);
+      return Promise.resolve(app.request(new URL(pathname, TEST_ORIGIN).toString(), { ...rest, headers }));
+    },
+    async close() {
+      await db.close();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
