@@ -1,0 +1,78 @@
+"""manifest.json for a bundle; the schema is core/contracts/bundle-manifest.ts (keep the two in step)."""
+
+import hashlib
+import json
+import math
+import os
+from typing import Dict, List, Optional
+
+from configs import MindEye1Config
+
+SCHEMA_VERSION = 1
+
+
+def tensor_spec(name: str, shape: List) -> Dict:
+    return {"name": name, "dtype": "float32", "shape": ["batch", *shape]}
+
+
+def embedding_spaces(cfg: MindEye1Config) -> Dict:
+    space = {"tokens": cfg.clip_tokens, "dim": cfg.clip_dim, "space": "clip-vit-l14-hidden"}
+    return {
+        # fed to the prior as is
+        "backbone": {**space, "normalization": "none"},
+        # compared after flattening all tokens and L2-normalising (reference §2.6)
+        "retrieval": {**space, "normalization": "flatten_l2"},
+        # prior samples are divided by the norm of their CLS token, like CLIP targets (§2.2, §2.3)
+        "prior": {**space, "normalization": "cls_token"},
+    }
+
+
+def sampler_settings(cfg: MindEye1Config) -> Dict:
+    return {
+        "prior": {
+            "kind": "ddpm",
+            "train_timesteps": 100,
+            "steps": 100,
+            "beta_schedule": "cosine",
+            "prediction": "x_start",
+            "image_embed_scale": math.sqrt(cfg.clip_dim),
+            "cond_scale": 1.0,
+            "samples": 16,
+            "seed": 42,
+        },
+        "decoder": {
+            "kind": "unipc",
+            "steps": 20,
+            "guidance_scale": 3.5,
+            "img2img_strength": 0.85,
+            "vae_scale_factor": 0.18215,
+        },
+    }
+
+
+def sha256_file(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 22), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def write_manifest(out_dir: str, body: Dict) -> None:
+    """Adds the sha256 of every file under out_dir (except the manifest itself) and writes manifest.json."""
+    files = {}
+    for root, _, names in os.walk(out_dir):
+        for name in names:
+            rel = os.path.relpath(os.path.join(root, name), out_dir).replace(os.sep, "/")
+            if rel != "manifest.json":
+                files[rel] = sha256_file(os.path.join(root, name))
+    manifest = {"schema_version": SCHEMA_VERSION, **body, "files": dict(sorted(files.items()))}
+    with open(os.path.join(out_dir, "manifest.json"), "w") as f:
+        json.dump(manifest, f, indent=2)
+        f.write("\n")
+
+
+def bundle_id(subject: int, config: str, fp16: bool, explicit: Optional[str]) -> str:
+    if explicit:
+        return explicit
+    return f"mindeye1-subj{subject:02d}" + ("-tiny" if config == "tiny" else "") + ("-fp16" if fp16 else "")
