@@ -13,19 +13,28 @@ function gaussian(random: () => number): number {
   return Math.sqrt(-2 * Math.log(random() + 1e-12)) * Math.cos(2 * Math.PI * random());
 }
 
-/** `count` unit vectors around `clusters` random unit centres, row-major in one Float32Array. */
+/** `clusters` random unit vectors. */
+export function clusterCentres(clusters: number, dim: number, seed: number): Float32Array[] {
+  const random = seededRandom(seed);
+  return Array.from({ length: clusters }, () =>
+    unit(Float32Array.from({ length: dim }, () => gaussian(random))),
+  );
+}
+
+/**
+ * `count` unit vectors, each a random centre plus N(0, noise^2) per dimension, row-major in one
+ * Float32Array. Pass `centres` to draw several chunks around one shared set of clusters.
+ */
 export function clusteredVectors(
   count: number,
   dim: number,
-  options: { clusters: number; noise: number; seed: number },
+  options: { clusters: number; noise: number; seed: number; centres?: Float32Array[] },
 ): Float32Array {
   const random = seededRandom(options.seed);
-  const centres = Array.from({ length: options.clusters }, () =>
-    unit(Float32Array.from({ length: dim }, () => gaussian(random))),
-  );
+  const centres = options.centres ?? clusterCentres(options.clusters, dim, options.seed ^ 0x5bd1e995);
   const out = new Float32Array(count * dim);
   for (let i = 0; i < count; i++) {
-    const centre = centres[Math.floor(random() * options.clusters)]!;
+    const centre = centres[Math.floor(random() * centres.length)]!;
     const row = unit(Float32Array.from(centre, (c) => c + options.noise * gaussian(random)));
     out.set(row, i * dim);
   }
