@@ -17,14 +17,20 @@ const key = await h.keyFor("bench");
 const headers = { authorization: `Bearer ${key}` };
 
 console.log(`# API overhead — ${machineLine()}`);
-console.log("| concurrency | bare Hono req/s | mindeye req/s | ratio (mindeye/bare) | bare p50 ms | mindeye p50 ms | mindeye p99 ms |");
+console.log(
+  "| concurrency | bare Hono req/s | mindeye req/s | ratio (mindeye/bare) | bare p50 ms | mindeye p50 ms | mindeye p99 ms |",
+);
 console.log("|---|---|---|---|---|---|---|");
 for (const concurrency of [1, 32]) {
-  const base = await measure(() => bare.request("http://x/v1/lab", { headers }), COUNT, concurrency);
-  const ours = await measure(async () => {
-    const res = await h.app.request("http://x/v1/lab", { headers });
-    if (res.status !== 200) throw new Error(`unexpected ${res.status}`);
-  }, COUNT, concurrency);
+  const base = await measure(async () => bare.request("http://x/v1/lab", { headers }), COUNT, concurrency);
+  const ours = await measure(
+    async () => {
+      const res = await h.app.request("http://x/v1/lab", { headers });
+      if (res.status !== 200) throw new Error(`unexpected ${res.status}`);
+    },
+    COUNT,
+    concurrency,
+  );
   console.log(
     `| ${concurrency} | ${fmt(base.perSecond, 0)} | ${fmt(ours.perSecond, 0)} | ${fmt(ours.perSecond / base.perSecond, 3)} | ${fmt(base.p50Ms, 3)} | ${fmt(ours.p50Ms, 3)} | ${fmt(ours.p99Ms, 3)} |`,
   );

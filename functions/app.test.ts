@@ -10,7 +10,7 @@ afterAll(() => h.close());
 async function expectProblem(res: Response, status: number, code: string) {
   expect(res.status).toBe(status);
   expect(res.headers.get("content-type")).toContain("application/problem+json");
-  const body = await res.json();
+  const body = (await res.json()) as Record<string, unknown>;
   expect(body).toMatchObject({ status, code, type: `urn:mindeye:problem:${code}` });
   expect(body.detail).toEqual(expect.any(String));
   expect(body.request_id).toBe(res.headers.get("x-request-id"));
@@ -121,7 +121,7 @@ describe("readiness failures", () => {
     try {
       const res = await failing.request("/readyz");
       expect(res.status).toBe(503);
-      const body = await res.json();
+      const body = (await res.json()) as { checks: Record<string, unknown> };
       expect(body.checks.models).toEqual({ ok: false, error: "sim01 still warming up" });
       expect(body.checks.database).toEqual({ ok: true });
     } finally {

@@ -14,6 +14,8 @@ export function problemResponse(c: Context<AppEnv>, thrown: unknown): Response {
     c.get("log")?.error({ err: thrown, code: error.code }, "request failed");
   }
   const headers: Record<string, string> = { "content-type": "application/problem+json", ...error.headers };
+  // A Response built here bypasses c.header(), so the request id is set again.
+  if (requestId) headers["x-request-id"] = requestId;
   return new Response(JSON.stringify(problemOf(error, requestId)), { status: error.status, headers });
 }
 

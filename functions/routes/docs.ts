@@ -27,6 +27,7 @@ export function registerDocs(app: App): void {
     Scalar((c) => ({
       url: "/openapi.json",
       pageTitle: "mindeye-serve API",
+      withDefaultFonts: false,
       cdn: (c.var as AppEnv["Variables"]).services.docsScript ? SCRIPT_PATH : undefined,
     })),
   );
