@@ -47,6 +47,10 @@ export class DynamicBatcher {
   private timer: NodeJS.Timeout | undefined;
   readonly stats: BatchStats = { batches: 0, rows: 0, largestBatch: 0, queued: 0 };
 
+  get maxBatchRows(): number {
+    return this.options.maxBatchRows;
+  }
+
   constructor(
     private readonly width: number,
     private readonly runBatch: (rows: Float32Array, count: number) => Promise<BatchOutputs>,
