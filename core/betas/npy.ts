@@ -1,0 +1,72 @@
+import { ApiError } from "../contracts/errors.ts";
+import {
+  gridOf,
+  type LayoutRequest,
+  resolveLayout,
+  storedArray,
+  trialCount,
+  voxelsPerTrial,
+} from "./array-layout.ts";
+import type { BetaFile, BetaFormat, BetaLimits } from "./beta-file.ts";
+import type { ByteReader } from "./byte-reader.ts";
+import { describeElementType, parseNumpyDescr } from "./element-type.ts";
+import { readNpyHeader } from "./npy-header.ts";
+import { checkDeclaredSize, streamedBlocks } from "./streamed-array.ts";
+
+export interface NpySource {
+  /** Opens the .npy bytes from the start (a file, a zip member, a request body). */
+  open(): Promise<ByteReader>;
+  format: BetaFormat;
+  dataset: string | null;
+  compressed: boolean;
+  close(): Promise<void>;
+}
+
+/** Reads an NPY header and describes the array; Fortran order is handled by strides, not by copying. */
+export async function openNpy(
+  source: NpySource,
+  layout: LayoutRequest | undefined,
+  limits: BetaLimits,
+): Promise<BetaFile> {
+  const reader = await source.open();
+  const header = await readNpyHeader(reader).finally(() => reader.close());
+  const type = parseNumpyDescr(header.descr);
+  if (header.shape.length === 0 || header.shape.includes(0)) {
+    throw new ApiError(
+      "invalid_file",
+      `The array has shape (${header.shape.join(", ")}): no betas. Send [trials, voxels] or [voxels].`,
+    );
+  }
+  const resolved = resolveLayout(header.shape, layout, "array");
+  const storage = storedArray(header.shape, resolved.roles, header.fortranOrder);
+  checkDeclaredSize(header.shape, type.bytes, limits);
+
+  const array = {
+    type,
+    storage,
+    scaling: null,
+    open: async () => {
+      const data = await source.open();
+      if ((await data.skip(header.dataOffset)) < header.dataOffset) {
+        data.close();
+        throw new ApiError("truncated_file", "The .npy file ends inside its header.");
+      }
+      return data;
+    },
+  };
+  return {
+    format: source.format,
+    dtype: describeElementType(type),
+    shape: header.shape,
+    layout: resolved.name,
+    trials: trialCount(storage),
+    grid: gridOf(storage),
+    voxelsPerTrial: voxelsPerTrial(storage),
+    scaling: null,
+    dataset: source.dataset,
+    compressed: source.compressed,
+    storage,
+    blocks: () => streamedBlocks(array, limits),
+    close: () => source.close(),
+  };
+}
