@@ -1,0 +1,116 @@
+/**
+ * Full-width MindEye1 voxel2clip (subject 1, 15,724 voxels, random weights) in onnxruntime-node on CPU:
+ * batch-1 and batch-8 latency for float32 and float16 weights, as a ratio to the memory-bandwidth floor
+ * (bytes of weights read once / Buffer copy bandwidth measured in this run). Exports go to os.tmpdir()
+ * (about 3.8 GB + 1.9 GB) and are reused by later runs.
+ *
+ *   npx tsx bench/voxel2clip.ts
+ */
+import { existsSync } from "node:fs";
+import { stat } from "node:fs/promises";
+import { cpus, freemem, tmpdir, totalmem } from "node:os";
+import { join } from "node:path";
+import ort from "onnxruntime-node";
+import { type LoadedBundle, loadBundle } from "../gpu-worker/bundles/load-bundle.ts";
+import { readNpy } from "../gpu-worker/bundles/npy.ts";
+import { runExporter } from "../gpu-worker/bundles/python-exporter.ts";
+
+const VOXELS = 15_724;
+const RUNS = 10;
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+/** Bytes per second of a plain Buffer copy: reads and writes as much as a one-pass read of the weights. */
+function copyBandwidth(): number {
+  const size = 1 << 30;
+  const source = Buffer.alloc(size, 1);
+  const target = Buffer.allocUnsafe(size);
+  source.copy(target);
+  const times: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const start = performance.now();
+    source.copy(target);
+    times.push(performance.now() - start);
+  }
+  return size / (median(times) / 1000);
+}
+
+async function ensureBundle(precision: "float32" | "float16"): Promise<string> {
+  const dir = join(tmpdir(), `mindeye-bench-voxel2clip-${precision}`);
+  if (existsSync(join(dir, "manifest.json"))) return dir;
+  const args = [
+    "--family",
+    "mindeye1",
+    "--subject",
+    "1",
+    "--config",
+    "full",
+    "--random-init",
+    "--graphs",
+    "voxel2clip",
+  ];
+  const started = performance.now();
+  await runExporter("export.py", [...args, ...(precision === "float16" ? ["--fp16"] : []), "--out", dir]);
+  console.log(
+    `exported ${precision} in ${((performance.now() - started) / 1000).toFixed(0)} s (with its parity check)`,
+  );
+  return dir;
+}
+
+/** Max abs error of this session against the PyTorch outputs the exporter stored in the bundle. */
+async function parityError(bundle: LoadedBundle, session: ort.InferenceSession): Promise<string> {
+  const parity = bundle.manifest.parity?.voxel2clip;
+  if (!parity) return "no parity case in the bundle";
+  const voxels = await readNpy(join(bundle.dir, parity.inputs.voxels!));
+  const results = await session.run({ voxels: new ort.Tensor("float32", voxels.data, voxels.shape) });
+  const errors = [];
+  for (const [name, file] of Object.entries(parity.outputs)) {
+    const expected = (await readNpy(join(bundle.dir, file))).data;
+    const actual = results[name]!.data as Float32Array;
+    let max = 0;
+    for (let i = 0; i < expected.length; i++) max = Math.max(max, Math.abs(actual[i]! - expected[i]!));
+    errors.push(`${name} ${max.toExponential(2)}`);
+  }
+  return `max abs error vs PyTorch (batch ${voxels.shape[0]}): ${errors.join(", ")}`;
+}
+
+async function bench(precision: "float32" | "float16", bandwidth: number): Promise<void> {
+  const bundle = await loadBundle(await ensureBundle(precision));
+  const graph = bundle.graphs.voxel2clip!;
+  let weightBytes = 0;
+  for (const file of [graph.path, ...graph.externalData]) weightBytes += (await stat(file)).size;
+  const loadStart = performance.now();
+  const session = await ort.InferenceSession.create(graph.path, { intraOpNumThreads: cpus().length });
+  const loadMs = performance.now() - loadStart;
+  const floorMs = (weightBytes / bandwidth) * 1000;
+  console.log(
+    `\n${precision}: ${(weightBytes / 1e9).toFixed(2)} GB of weights, session load ${(loadMs / 1000).toFixed(1)} s, floor ${floorMs.toFixed(1)} ms`,
+  );
+  console.log(`  ${await parityError(bundle, session)}`);
+  for (const batch of [1, 8]) {
+    const voxels = new Float32Array(batch * VOXELS).map(() => Math.random() * 2 - 1);
+    const feeds = { voxels: new ort.Tensor("float32", voxels, [batch, VOXELS]) };
+    await session.run(feeds);
+    const times: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      const start = performance.now();
+      await session.run(feeds);
+      times.push(performance.now() - start);
+    }
+    const ms = median(times);
+    console.log(
+      `  batch ${batch}: median ${ms.toFixed(1)} ms (${(ms / batch).toFixed(1)} ms/sample), ${(ms / floorMs).toFixed(2)}x the bandwidth floor`,
+    );
+  }
+  await session.release();
+}
+
+const bandwidth = copyBandwidth();
+console.log(
+  `voxel2clip bench: ${cpus().length} x ${cpus()[0]?.model}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM (${(freemem() / 2 ** 30).toFixed(0)} free), onnxruntime-node ${ort.env.versions.common}`,
+);
+console.log(`Buffer copy bandwidth: ${(bandwidth / 1e9).toFixed(2)} GB/s (1 GiB copy, median of 5)`);
+for (const precision of ["float32", "float16"] as const) await bench(precision, bandwidth);
