@@ -6,8 +6,6 @@ export const JOB_STATUSES = ["queued", "running", "succeeded", "failed", "cancel
 export const jobStatusSchema = z.enum(JOB_STATUSES);
 export type JobStatus = z.infer<typeof jobStatusSchema>;
 
-export const TERMINAL_STATUSES: readonly JobStatus[] = ["succeeded", "failed", "canceled", "expired"];
-
 /** `job.expired` is ours in addition to the five of the architecture: without it a lab never hears of a deadline missed. */
 export const WEBHOOK_EVENT_TYPES = [
   "job.started",
@@ -69,11 +67,14 @@ export const jobSchema = z.object({
 });
 export type JobRecord = z.infer<typeof jobSchema>;
 
-/** The body of every webhook POST (Standard Webhooks' recommended envelope). */
+/**
+ * The body of every webhook POST (Standard Webhooks' recommended envelope). `data` is the job without its
+ * inputs, which can be megabytes of inline betas: webhook bodies should stay small.
+ */
 export const webhookEventSchema = z.object({
   type: webhookEventTypeSchema,
   timestamp: z.iso.datetime(),
-  data: jobSchema,
+  data: jobSchema.omit({ inputs: true }),
 });
 export type WebhookEvent = z.infer<typeof webhookEventSchema>;
 

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { databaseBackends } from "../../test/helpers/databases.ts";
+import { webhookEventSchema } from "../contracts/jobs.ts";
 import type { Database } from "../db/database.ts";
 import { JobStore } from "./job-store.ts";
 import { createLab } from "./test-support/lab.ts";
@@ -101,7 +102,7 @@ describe.each(databaseBackends)("job store: $name", (backend) => {
     const job = await jobs.create({
       labId: lab,
       kind: "k",
-      inputs: {},
+      inputs: { values: [1, 2, 3] },
       webhook: { url: "http://127.0.0.1:9/hook" },
     });
     await jobs.cancel(lab, job.id);
