@@ -154,6 +154,34 @@ describe.each(databaseBackends)("job worker: $name", (backend) => {
     expect(await eventTypes(job.id)).toEqual(["job.started", "job.succeeded"]);
   });
 
+  it("aborts a handler whose lease was lost, and lets the new owner's outcome stand", async () => {
+    const job = await jobs.create({ labId: lab, kind: "usurped", inputs: {} });
+    let reason: unknown;
+    await withWorker(
+      {
+        usurped: async (_j, ctx) => {
+          while (!ctx.signal.aborted) {
+            await ctx.progress(0.2);
+            await sleep(20);
+          }
+          reason = ctx.signal.reason;
+          return { from: "the worker that lost its lease" };
+        },
+      },
+      async () => {
+        await expect.poll(() => jobs.get(lab, job.id).then((j) => j.status)).toBe("running");
+        // Another worker took the job over (as after an expired lease).
+        await db.query("update jobs set lease_owner = 'other-worker' where id = $1 and lab_id = $2", [
+          job.id,
+          lab,
+        ]);
+        await expect.poll(() => reason).toBeInstanceOf(Error);
+      },
+    );
+    expect(String(reason)).toContain("lost");
+    expect(await jobs.get(lab, job.id)).toMatchObject({ status: "running", outputs: null });
+  });
+
   it("fails a job whose worker died on its last attempt", async () => {
     const job = await jobs.create({ labId: lab, kind: "doomed", inputs: {}, maxAttempts: 1, webhook: hook });
     await new JobLeases(db).claim("dead-worker", ["doomed"], 1, 50);
