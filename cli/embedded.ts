@@ -1,9 +1,10 @@
-import { access, writeFile } from "node:fs/promises";
+import { access, readdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { ApiKeyStore } from "../core/auth/api-keys.ts";
 import type { Config } from "../core/config.ts";
 import { buildServices } from "../functions/build-services.ts";
 import type { AppServices } from "../functions/services.ts";
+import { ModelServer } from "../gpu-worker/runtime/model-server.ts";
 import { createLogger } from "./logger.ts";
 
 export interface Embedded {
@@ -15,9 +16,43 @@ export interface Embedded {
 /** Everything `mindeye serve` runs in one process, on the configured or embedded backends. */
 export async function startEmbedded(config: Config): Promise<Embedded> {
   const log = createLogger(config.LOG_LEVEL);
-  const built = await buildServices(config, log);
+  const models = await ModelServer.open({
+    bundleDirs: await localBundleDirs(config.MODEL_BUNDLES ?? path.join(config.dataDir, "bundles")),
+    providers: config.ORT_PROVIDERS,
+    intraOpThreads: config.ORT_INTRA_OP_THREADS || undefined,
+    batch: {
+      maxBatchRows: config.BATCH_MAX_SIZE,
+      maxDelayMs: config.BATCH_MAX_DELAY_MS,
+      maxQueue: config.BATCH_MAX_QUEUE,
+    },
+    log,
+  });
+  const built = await buildServices(config, log, models);
   if (config.embedded) await ensureLocalKey(config.dataDir, built.services.apiKeys);
-  return built;
+  return {
+    ...built,
+    async close() {
+      await built.close();
+      await models.close();
+    },
+  };
+}
+
+/** Sub-folders of `root` that hold a bundle manifest. */
+async function localBundleDirs(root: string): Promise<string[]> {
+  const entries = await readdir(root, { withFileTypes: true }).catch(() => []);
+  const dirs = entries.filter((e) => e.isDirectory()).map((e) => path.join(root, e.name));
+  const withManifest = await Promise.all(
+    dirs.map(async (d) =>
+      (await access(path.join(d, "manifest.json")).then(
+        () => true,
+        () => false,
+      ))
+        ? d
+        : null,
+    ),
+  );
+  return withManifest.filter((d): d is string => d !== null).sort();
 }
 
 /** On the first start of the embedded default, a lab `local` gets a key, saved beside the data (mode 600). */

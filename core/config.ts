@@ -53,6 +53,7 @@ export const configSchema = z.object({
   DECODED_MAX_BYTES: positiveInt.default(4 * 1024 ** 3),
   UPLOAD_TTL_HOURS: positiveInt.default(72),
   SYNC_MAX_TRIALS: positiveInt.default(64),
+  SYNC_BODY_BYTES: positiveInt.default(32 * 1024 ** 2),
 
   WEBHOOK_ALLOW_PRIVATE: bool.optional(),
   WEBHOOK_ALLOW_HTTP: bool.optional(),

@@ -5,7 +5,9 @@ import { ApiKeyStore } from "../core/auth/api-keys.ts";
 import type { Config } from "../core/config.ts";
 import { readOrCreateSecret } from "../core/data-dir.ts";
 import { openConfiguredDatabase } from "../core/db/open.ts";
+import type { InferenceService } from "../core/inference/inference.ts";
 import { openBlobStore, verifyLocalPresignedUrl } from "../core/storage/open-blob-store.ts";
+import { UploadStore } from "../core/uploads/upload-store.ts";
 import { HttpMetrics } from "./metrics.ts";
 import type { AppServices } from "./services.ts";
 
@@ -19,6 +21,7 @@ const VERSION = (require("../package.json") as { version: string }).version;
 export async function buildServices(
   config: Config,
   log: Logger,
+  inference: InferenceService,
 ): Promise<{ services: AppServices; publicUrl: string; close(): Promise<void> }> {
   const publicUrl = config.PUBLIC_URL ?? `http://${config.HOST}:${config.PORT}`;
   const db = await openConfiguredDatabase(config);
@@ -37,6 +40,15 @@ export async function buildServices(
     db,
     apiKeys: new ApiKeyStore(db),
     blobs,
+    uploads: new UploadStore(db),
+    inference,
+    limits: {
+      uploadMaxBytes: config.UPLOAD_MAX_BYTES,
+      uploadTtlHours: config.UPLOAD_TTL_HOURS,
+      decodedMaxBytes: config.DECODED_MAX_BYTES,
+      syncMaxTrials: config.SYNC_MAX_TRIALS,
+      syncBodyBytes: config.SYNC_BODY_BYTES,
+    },
     log,
     metrics: new HttpMetrics({ processMetrics: true }),
     readiness: {
@@ -46,6 +58,7 @@ export async function buildServices(
       blob_store: async () => {
         await blobs.head("readiness-probe");
       },
+      models: () => inference.ready(),
     },
     localBlobUrls:
       blobs.kind === "file"

@@ -1,8 +1,22 @@
 import type { Logger } from "pino";
 import type { ApiKeyStore } from "../core/auth/api-keys.ts";
 import type { Database } from "../core/db/database.ts";
+import type { InferenceService } from "../core/inference/inference.ts";
 import type { BlobStore } from "../core/storage/blob-store.ts";
+import type { UploadStore } from "../core/uploads/upload-store.ts";
 import type { HttpMetrics } from "./metrics.ts";
+
+export interface Limits {
+  /** Largest file a lab may upload. */
+  uploadMaxBytes: number;
+  uploadTtlHours: number;
+  /** Most bytes a decoded file (or decompression) may produce in memory. */
+  decodedMaxBytes: number;
+  /** Most trials a synchronous request may embed; more goes to an async job. */
+  syncMaxTrials: number;
+  /** Largest JSON or .npy request body on the synchronous routes. */
+  syncBodyBytes: number;
+}
 
 /**
  * Everything a route needs, handed to `createApp`. Node-only pieces (PGlite, files, native addons) live
@@ -13,6 +27,9 @@ export interface AppServices {
   db: Database;
   apiKeys: ApiKeyStore;
   blobs: BlobStore;
+  uploads: UploadStore;
+  inference: InferenceService;
+  limits: Limits;
   log: Logger;
   metrics: HttpMetrics;
   /** Named probes for /readyz; each throws when its dependency is not usable. */

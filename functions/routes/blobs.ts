@@ -4,7 +4,9 @@ import { ApiError } from "../../core/contracts/errors.ts";
 import type { App } from "../env.ts";
 import type { AppServices } from "../services.ts";
 
-export const BLOB_ROUTE_PREFIX = "/v1/blobs/";
+export { LOCAL_BLOB_PATH as BLOB_ROUTE_PREFIX } from "../../core/storage/local-presigned-url.ts";
+
+import { LOCAL_BLOB_PATH as BLOB_ROUTE_PREFIX } from "../../core/storage/local-presigned-url.ts";
 
 /**
  * Serves the local blob store's presigned URLs: the signature (method, key, expiry, size limit) is the

@@ -7,12 +7,25 @@ import type { Database } from "../../core/db/database.ts";
 import { migrate } from "../../core/db/migrate.ts";
 import { openPglite } from "../../core/db/pglite.ts";
 import { openBlobStore, verifyLocalPresignedUrl } from "../../core/storage/open-blob-store.ts";
+import { UploadStore } from "../../core/uploads/upload-store.ts";
 import { createApp } from "../../functions/app.ts";
 import type { App } from "../../functions/env.ts";
 import { HttpMetrics } from "../../functions/metrics.ts";
 import type { AppServices } from "../../functions/services.ts";
+import { ModelServer } from "../../gpu-worker/runtime/model-server.ts";
 
 export const TEST_ORIGIN = "http://api.test";
+/** The exporter's tiny MindEye1 bundle (40 voxels on a 4x5x6 grid), served by every harness. */
+export const TINY_MODEL = "mindeye1-subj01-tiny";
+export const TINY_BUNDLE = path.resolve("test/fixtures/bundles/mindeye1-subj01-tiny");
+
+export const TEST_LIMITS: AppServices["limits"] = {
+  uploadMaxBytes: 64 * 1024 ** 2,
+  uploadTtlHours: 1,
+  decodedMaxBytes: 256 * 1024 ** 2,
+  syncMaxTrials: 64,
+  syncBodyBytes: 8 * 1024 ** 2,
+};
 
 export interface Harness {
   app: App;
@@ -30,19 +43,31 @@ export interface Harness {
  * The API in-process on real embedded backends: PGlite in memory and a blob folder in a temp dir.
  * `extend` adds or replaces services (inference, jobs, ...) for the routes under test.
  */
-export async function createHarness(extend: (base: AppServices) => Partial<AppServices> = () => ({})): Promise<Harness> {
+export async function createHarness(
+  extend: (base: AppServices) => Partial<AppServices> = () => ({}),
+): Promise<Harness> {
   const db = await openPglite();
   await migrate(db);
   const dataDir = await mkdtemp(path.join(os.tmpdir(), "mindeye-test-"));
   const signingSecret = "test-signing-secret-of-at-least-32-chars";
   const blobs = await openBlobStore({ dataDir, publicBaseUrl: TEST_ORIGIN, signingSecret });
   const apiKeys = new ApiKeyStore(db);
+  const log = pino({ level: "silent" });
+  const inference = await ModelServer.open({
+    bundleDirs: [TINY_BUNDLE],
+    providers: ["cpu"],
+    batch: { maxBatchRows: 16, maxDelayMs: 2, maxQueue: 256 },
+    log,
+  });
   const base: AppServices = {
     version: "test",
     db,
     apiKeys,
     blobs,
-    log: pino({ level: "silent" }),
+    uploads: new UploadStore(db),
+    inference,
+    limits: TEST_LIMITS,
+    log,
     metrics: new HttpMetrics(),
     readiness: {
       database: async () => {
@@ -66,6 +91,7 @@ export async function createHarness(extend: (base: AppServices) => Partial<AppSe
       return Promise.resolve(app.request(new URL(pathname, TEST_ORIGIN).toString(), { ...rest, headers }));
     },
     async close() {
+      await inference.close();
       await db.close();
       await rm(dataDir, { recursive: true, force: true });
     },

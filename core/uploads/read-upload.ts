@@ -1,0 +1,115 @@
+import {
+  type BetaFile,
+  type BetaMatrix,
+  extractMaskedVoxels,
+  type InputSpace,
+  type LayoutRequest,
+  openBetaFile,
+  summarizeBetas,
+} from "../betas/index.ts";
+import { ApiError } from "../contracts/errors.ts";
+import type { BlobStore } from "../storage/blob-store.ts";
+import { withLocalCopy } from "./local-copy.ts";
+import type { UploadRecord, UploadSummary } from "./upload-store.ts";
+
+export interface ReadOptions {
+  dataset?: string;
+  layout?: LayoutRequest;
+  raw_shape?: number[];
+}
+
+async function withBetaFile<T>(
+  blobs: BlobStore,
+  upload: UploadRecord,
+  read: ReadOptions,
+  maxDecodedBytes: number,
+  use: (file: BetaFile) => Promise<T>,
+): Promise<T> {
+  if (!(await blobs.head(upload.blobKey))) {
+    throw new ApiError(
+      "upload_not_ready",
+      `Nothing was uploaded for ${upload.id} yet: PUT the file to its upload URL first.`,
+    );
+  }
+  return withLocalCopy(blobs, upload.blobKey, async (path) => {
+    const file = await openBetaFile(path, {
+      filename: upload.filename,
+      format: read.raw_shape ? "raw" : "auto",
+      dataset: read.dataset,
+      layout: read.layout,
+      rawShape: read.raw_shape,
+      limits: { maxDecodedBytes },
+    });
+    try {
+      return await use(file);
+    } finally {
+      await file.close();
+    }
+  });
+}
+
+/** Reads an uploaded file once: what it holds, its statistics and, for a model, its masked voxel count. */
+export async function inspectUpload(
+  blobs: BlobStore,
+  upload: UploadRecord,
+  read: ReadOptions,
+  model: { id: string; space: InputSpace } | undefined,
+  maxDecodedBytes: number,
+): Promise<UploadSummary> {
+  return withBetaFile(blobs, upload, read, maxDecodedBytes, async (file) => {
+    const stats = await summarizeBetas(file);
+    const summary: UploadSummary = {
+      format: file.format,
+      dtype: file.dtype,
+      shape: file.shape,
+      trials: file.trials,
+      layout: file.layout,
+      dataset: file.dataset,
+      grid: file.grid,
+      scaling: file.scaling ? { slope: file.scaling.slope, inter: file.scaling.inter } : null,
+      stats: {
+        sum: stats.sum,
+        mean: stats.mean,
+        min: stats.min,
+        max: stats.max,
+        nan_count: stats.nan_count,
+        infinite_count: stats.infinite_count,
+      },
+      read: { ...read, layout: file.layout },
+    };
+    if (model) {
+      const matrix = await extractMaskedVoxels(file, model.space);
+      summary.voxels = matrix.shape[1];
+      summary.model = model.id;
+    }
+    return summary;
+  });
+}
+
+/** The model's voxels of the chosen trials of a completed upload, as [trials, voxels]. */
+export async function readUploadBetas(
+  blobs: BlobStore,
+  upload: UploadRecord & { summary: UploadSummary },
+  space: InputSpace,
+  trials: number[] | undefined,
+  maxDecodedBytes: number,
+): Promise<BetaMatrix & { dtype: string; scaling: BetaFile["scaling"] }> {
+  const read = upload.summary.read as ReadOptions;
+  return withBetaFile(blobs, upload, read, maxDecodedBytes, async (file) => {
+    const all = await extractMaskedVoxels(file, space);
+    const base = { dtype: file.dtype, scaling: file.scaling };
+    if (!trials) return { ...all, ...base };
+    const voxels = all.shape[1];
+    const picked = new Float32Array(trials.length * voxels);
+    trials.forEach((t, i) => {
+      if (!Number.isInteger(t) || t < 0 || t >= all.shape[0]) {
+        throw new ApiError(
+          "invalid_request",
+          `Trial ${t} is not in upload ${upload.id}, which has ${all.shape[0]} trials (0-based).`,
+        );
+      }
+      picked.set(all.data.subarray(t * voxels, (t + 1) * voxels), i * voxels);
+    });
+    return { data: picked, shape: [trials.length, voxels], ...base };
+  });
+}

@@ -1,0 +1,141 @@
+import { ApiError } from "../contracts/errors.ts";
+import type { Sql } from "../db/database.ts";
+import { newId } from "../ids.ts";
+
+/** What `complete` found in the file; stored as the upload's summary and returned to the lab. */
+export interface UploadSummary {
+  format: string;
+  dtype: string;
+  shape: number[];
+  trials: number;
+  layout: string;
+  dataset: string | null;
+  grid: [number, number, number] | null;
+  /** NIfTI scl_slope and scl_inter as applied, or null when the file declares no scaling. */
+  scaling: { slope: number; inter: number } | null;
+  stats: {
+    sum: number;
+    mean: number | null;
+    min: number | null;
+    max: number | null;
+    nan_count: number;
+    infinite_count: number;
+  };
+  /** Voxels per trial after masking for `model`, when a model was named. */
+  voxels?: number;
+  model?: string;
+  /** How to read the file again (dataset, layout, raw shape) exactly as it was inspected. */
+  read: { dataset?: string; layout?: string; raw_shape?: number[] };
+}
+
+export interface UploadRecord {
+  id: string;
+  labId: string;
+  filename: string;
+  size: number;
+  contentType: string | null;
+  blobKey: string;
+  status: "pending" | "ready";
+  summary: UploadSummary | null;
+  createdAt: Date;
+  completedAt: Date | null;
+  expiresAt: Date;
+}
+
+interface Row {
+  id: string;
+  lab_id: string;
+  filename: string;
+  size: number;
+  content_type: string | null;
+  blob_key: string;
+  status: "pending" | "ready";
+  summary: UploadSummary | null;
+  created_at: Date;
+  completed_at: Date | null;
+  expires_at: Date;
+}
+
+const toRecord = (r: Row): UploadRecord => ({
+  id: r.id,
+  labId: r.lab_id,
+  filename: r.filename,
+  size: Number(r.size),
+  contentType: r.content_type,
+  blobKey: r.blob_key,
+  status: r.status,
+  summary: r.summary,
+  createdAt: r.created_at,
+  completedAt: r.completed_at,
+  expiresAt: r.expires_at,
+});
+
+/** Upload records; every query is scoped to the owning lab, and an expired upload no longer exists. */
+export class UploadStore {
+  constructor(private readonly db: Sql) {}
+
+  async create(
+    labId: string,
+    file: { filename: string; size: number; contentType?: string },
+    ttlHours: number,
+  ): Promise<UploadRecord> {
+    const id = newId("upl");
+    // The lab's own prefix keeps one lab's objects apart from another's in the bucket too.
+    const blobKey = `uploads/${labId}/${id}`;
+    const [row] = await this.db.query<Row>(
+      `insert into uploads (id, lab_id, filename, size, content_type, blob_key, expires_at)
+       values ($1, $2, $3, $4, $5, $6, now() + make_interval(hours => $7)) returning *`,
+      [id, labId, file.filename, file.size, file.contentType ?? null, blobKey, ttlHours],
+    );
+    return toRecord(row!);
+  }
+
+  async get(labId: string, id: string): Promise<UploadRecord> {
+    const [row] = await this.db.query<Row>(
+      "select * from uploads where id = $1 and lab_id = $2 and expires_at > now()",
+      [id, labId],
+    );
+    if (!row) throw new ApiError("not_found", `There is no upload ${id} (uploads expire; create a new one).`);
+    return toRecord(row);
+  }
+
+  /** The upload, which must be complete: betas are read only from inspected files. */
+  async getReady(labId: string, id: string): Promise<UploadRecord & { summary: UploadSummary }> {
+    const upload = await this.get(labId, id);
+    if (upload.status !== "ready" || !upload.summary) {
+      throw new ApiError(
+        "upload_not_ready",
+        `Upload ${id} is not complete: PUT the file, then POST /v1/uploads/${id}/complete.`,
+      );
+    }
+    return upload as UploadRecord & { summary: UploadSummary };
+  }
+
+  async markReady(labId: string, id: string, summary: UploadSummary): Promise<UploadRecord> {
+    const [row] = await this.db.query<Row>(
+      `update uploads set status = 'ready', summary = $3, completed_at = now()
+        where id = $1 and lab_id = $2 and expires_at > now() returning *`,
+      [id, labId, JSON.stringify(summary)],
+    );
+    if (!row) throw new ApiError("not_found", `There is no upload ${id}.`);
+    return toRecord(row);
+  }
+
+  async delete(labId: string, id: string): Promise<UploadRecord> {
+    const [row] = await this.db.query<Row>("delete from uploads where id = $1 and lab_id = $2 returning *", [
+      id,
+      labId,
+    ]);
+    if (!row) throw new ApiError("not_found", `There is no upload ${id}.`);
+    return toRecord(row);
+  }
+
+  /** Removes up to `limit` expired uploads and returns their blob keys, for the caller to delete. */
+  async takeExpired(limit: number): Promise<string[]> {
+    const rows = await this.db.query<{ blob_key: string }>(
+      `delete from uploads where id in (select id from uploads where expires_at <= now() limit $1) returning blob_key`,
+      [limit],
+    );
+    return rows.map((r) => r.blob_key);
+  }
+}

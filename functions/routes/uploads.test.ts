@@ -1,0 +1,155 @@
+import { execFileSync } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createHarness, type Harness, TINY_MODEL } from "../../test/helpers/harness.ts";
+import { FORMATS_DIR, groundTruth } from "../../test/helpers/shared-fixtures.ts";
+
+let h: Harness;
+let key: string;
+beforeAll(async () => {
+  h = await createHarness();
+  key = await h.keyFor("lab-uploads");
+});
+afterAll(() => h.close());
+
+const json = (body: unknown) => ({
+  method: "POST",
+  headers: { "content-type": "application/json" },
+  body: JSON.stringify(body),
+});
+
+/** create -> PUT -> (optionally) complete, as a lab's client would. */
+async function upload(bytes: Uint8Array, filename: string, asKey = key) {
+  const created = await h.request("/v1/uploads", { ...json({ filename, size: bytes.length }), key: asKey });
+  expect(created.status).toBe(201);
+  const body = (await created.json()) as {
+    id: string;
+    upload: { url: string; method: string; headers: Record<string, string> };
+  };
+  const put = await h.app.request(body.upload.url, {
+    method: "PUT",
+    body: bytes,
+    headers: body.upload.headers,
+  });
+  expect(put.status).toBe(200);
+  return body.id;
+}
+
+const complete = (id: string, options: object = {}, asKey = key) =>
+  h.request(`/v1/uploads/${id}/complete`, { ...json(options), key: asKey });
+
+describe("uploads: happy path", () => {
+  it("reads a real NIfTI-1 file and reports what nibabel reports", async () => {
+    const truth = groundTruth()["example4d.nii.gz"]!;
+    const id = await upload(
+      new Uint8Array(await readFile(path.join(FORMATS_DIR, "example4d.nii.gz"))),
+      "example4d.nii.gz",
+    );
+    const res = await complete(id);
+    expect(res.status).toBe(200);
+    const summary = (await res.json()) as Record<string, unknown> & { stats: Record<string, number> };
+    expect(summary).toMatchObject({
+      id,
+      status: "ready",
+      format: "nifti1",
+      dtype: "<i2",
+      shape: truth.shape,
+      trials: 2,
+    });
+    expect(summary.stats.sum).toBeCloseTo(truth.scaled!.sum, 0);
+    expect(summary.stats.mean).toBeCloseTo(truth.scaled!.mean, 6);
+    expect(summary.stats.min).toBe(truth.scaled!.min);
+    expect(summary.stats.max).toBe(truth.scaled!.max);
+    expect(summary.stats.nan_count).toBe(0);
+    const again = (await (await h.request(`/v1/uploads/${id}`, { key })).json()) as Record<string, unknown>;
+    expect(again).toMatchObject({ status: "ready", format: "nifti1", trials: 2 });
+  });
+
+  it("counts the voxels a model would take from a volume on its grid", async () => {
+    const file = execFileSync("/usr/bin/python3", [
+      "-c",
+      `import nibabel as nib, numpy as np, sys, tempfile, os
+d = np.arange(4*5*6*3, dtype=np.int16).reshape(4,5,6,3)
+img = nib.Nifti1Image(d, np.eye(4))
+p = os.path.join(tempfile.mkdtemp(), "s.nii.gz"); nib.save(img, p); print(p)`,
+    ])
+      .toString()
+      .trim();
+    const id = await upload(new Uint8Array(await readFile(file)), "session.nii.gz");
+    const res = await complete(id, { model: TINY_MODEL });
+    expect(res.status).toBe(200);
+    expect((await res.json()) as object).toMatchObject({
+      trials: 3,
+      grid: [4, 5, 6],
+      voxels: 40,
+      model: TINY_MODEL,
+    });
+  });
+});
+
+describe("uploads: errors", () => {
+  it("refuses to inspect before the file was PUT", async () => {
+    const created = await h.request("/v1/uploads", { ...json({ filename: "a.npy", size: 10 }), key });
+    const { id } = (await created.json()) as { id: string };
+    const res = await complete(id);
+    expect(res.status).toBe(409);
+    expect((await res.json()) as object).toMatchObject({ code: "upload_not_ready" });
+  });
+
+  it("refuses surface data with what to send instead", async () => {
+    const id = await upload(
+      new Uint8Array(await readFile(path.join(FORMATS_DIR, "task.func.gii"))),
+      "task.func.gii",
+    );
+    const res = await complete(id);
+    expect(res.status).toBe(415);
+    const body = (await res.json()) as { code: string; detail: string };
+    expect(body.code).toBe("unsupported_format");
+    expect(body.detail).toMatch(/GIFTI/i);
+  });
+
+  it("refuses a volume on another grid than the model's", async () => {
+    const id = await upload(
+      new Uint8Array(await readFile(path.join(FORMATS_DIR, "example4d.nii.gz"))),
+      "x.nii.gz",
+    );
+    const res = await complete(id, { model: TINY_MODEL });
+    expect(res.status).toBe(422);
+    expect((await res.json()) as object).toMatchObject({ code: "grid_mismatch" });
+  });
+
+  it("refuses an upload larger than the cap before issuing a URL", async () => {
+    const res = await h.request("/v1/uploads", { ...json({ filename: "big.h5", size: 10 ** 12 }), key });
+    expect(res.status).toBe(413);
+  });
+
+  it("names the bad field of an invalid body", async () => {
+    const res = await h.request("/v1/uploads", { ...json({ filename: "", size: -1 }), key });
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { code: string; errors: { path: string }[] };
+    expect(body.code).toBe("invalid_request");
+    expect(body.errors.map((e) => e.path)).toEqual(expect.arrayContaining(["json.filename", "json.size"]));
+  });
+});
+
+describe("uploads: security", () => {
+  it("hides one lab's upload from another lab (404 on get, complete and delete)", async () => {
+    const id = await upload(new Uint8Array([1, 2, 3]), "mine.raw");
+    const other = await h.keyFor("lab-other");
+    for (const res of [
+      await h.request(`/v1/uploads/${id}`, { key: other }),
+      await complete(id, {}, other),
+      await h.request(`/v1/uploads/${id}`, { method: "DELETE", key: other }),
+    ]) {
+      expect(res.status).toBe(404);
+    }
+    expect((await h.request(`/v1/uploads/${id}`, { key })).status).toBe(200);
+  });
+
+  it("deletes the record and the file", async () => {
+    const id = await upload(new Uint8Array([1, 2, 3]), "gone.raw");
+    expect((await h.request(`/v1/uploads/${id}`, { method: "DELETE", key })).status).toBe(204);
+    expect((await h.request(`/v1/uploads/${id}`, { key })).status).toBe(404);
+  });
+});

@@ -1,0 +1,33 @@
+import { z } from "@hono/zod-openapi";
+
+const OutputShape = z.object({ shape: z.array(z.number().int()) });
+
+export const ModelResource = z
+  .object({
+    id: z.string().openapi({ example: "sim01" }),
+    family: z.string().openapi({ example: "mindeye1" }),
+    subject: z.string(),
+    version: z.string(),
+    input: z.object({
+      voxels: z
+        .number()
+        .int()
+        .openapi({ description: "Voxels per trial, in numpy C order over the (x, y, z) grid" }),
+      grid: z.array(z.number().int()).length(3).nullable(),
+      mask_url: z
+        .string()
+        .nullable()
+        .openapi({ description: "The voxel mask over the grid as .npy (uint8, 1 = in)" }),
+    }),
+    outputs: z.object({ backbone: OutputShape, retrieval: OutputShape }),
+    preprocessing_defaults: z.object({
+      scale: z.literal("auto"),
+      zscore: z.object({ upload: z.literal("session"), inline: z.literal("none") }),
+    }),
+    hashes: z.record(z.string(), z.string()),
+  })
+  .openapi("Model");
+
+export const ModelIdParam = z.object({
+  id: z.string().openapi({ param: { name: "id", in: "path" }, example: "sim01" }),
+});
