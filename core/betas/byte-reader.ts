@@ -13,7 +13,7 @@ export class ByteReader {
   #done = false;
   #stream: Readable;
   #maxBytes: number;
-  position = 0;
+  #pulled = 0;
 
   constructor(stream: Readable, maxBytes: number) {
     this.#stream = stream;
@@ -32,7 +32,6 @@ export class ByteReader {
       parts.push(take);
       have += take.length;
     }
-    this.position += have;
     return parts.length === 1 ? parts[0]! : Buffer.concat(parts, have);
   }
 
@@ -45,7 +44,6 @@ export class ByteReader {
       this.#pending = this.#pending.subarray(take);
       skipped += take;
     }
-    this.position += skipped;
     return skipped;
   }
 
@@ -58,7 +56,8 @@ export class ByteReader {
       this.#done = true;
       return false;
     }
-    if (this.position + this.#pending.length + next.value.length > this.#maxBytes) {
+    this.#pulled += next.value.length;
+    if (this.#pulled > this.#maxBytes) {
       this.close();
       throw new ApiError(
         "decompression_bomb",

@@ -21,7 +21,10 @@ const truth = JSON.parse(readFileSync(join(FORMAT_FIXTURES, "ground_truth.json")
 
 /** Float tolerance: values are decoded to float32, sums accumulate in float64. */
 function close(actual: number | null, expected: number | null, scale = 1): void {
-  if (expected === null) return expect(actual).toBeNull();
+  if (expected === null) {
+    expect(actual).toBeNull();
+    return;
+  }
   expect(Math.abs(actual! - expected)).toBeLessThanOrEqual(1e-6 * Math.max(Math.abs(expected), scale) + 1e-9);
 }
 
@@ -52,9 +55,8 @@ describe("real NIfTI files match nibabel", () => {
     close(summary.min, scaled.min, scale);
     close(summary.max, scaled.max, scale);
     expect(summary.nan_count).toBe(scaled.nan_count);
-    (t["first3_file_order_scaled"] as (number | null)[]).forEach((v, i) =>
-      close(summary.first[i]!, v, scale),
-    );
+    for (const [i, v] of (t["first3_file_order_scaled"] as (number | null)[]).entries())
+      close(summary.first[i]!, v, scale);
     close(summary.last, t["last_file_order_scaled"] as number | null, scale);
   });
 
@@ -92,7 +94,7 @@ describe("real HDF5, MATLAB v7.3 and NPZ files match h5py and numpy", () => {
     expect(file.shape).toEqual(d["shape"]);
     const summary = await summarizeBetas(file);
     close(summary.sum, d["sum"] as number, 1);
-    (d["first"] as number[]).forEach((v, i) => close(summary.first[i]!, v, 1));
+    for (const [i, v] of (d["first"] as number[]).entries()) close(summary.first[i]!, v, 1);
   });
 
   const members = Object.entries(truth)
