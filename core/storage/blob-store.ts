@@ -34,10 +34,17 @@ export interface BlobStore {
   /** Deleting a missing key is not an error. */
   delete(key: string): Promise<void>;
   list(prefix: string): AsyncIterable<BlobHead>;
-  /** A URL a client can PUT at most `maxBytes` to, until `expiresInSeconds` pass. */
+  /**
+   * A URL a client can PUT at most `maxBytes` to, until `expiresInSeconds` pass. On S3 the URL signs
+   * Content-Length = maxBytes (a presigned PUT cannot carry a size range), so there the client must send
+   * exactly that many bytes: pass the size the client declared, and check the stored size on completion.
+   */
   presignPut(
     key: string,
     options: { expiresInSeconds: number; maxBytes: number; contentType?: string },
   ): Promise<PresignedRequest>;
-  presignGet(key: string, options: { expiresInSeconds: number; filename?: string }): Promise<PresignedRequest>;
+  presignGet(
+    key: string,
+    options: { expiresInSeconds: number; filename?: string },
+  ): Promise<PresignedRequest>;
 }
