@@ -45,7 +45,7 @@ function niftiHeader(dims: number[], datatype: number, bitpix: number, voxOffset
   const header = Buffer.alloc(352);
   header.writeInt32LE(348, 0);
   header.writeInt16LE(dims.length, 40);
-  dims.forEach((d, i) => header.writeInt16LE(d, 42 + 2 * i));
+  for (const [i, d] of dims.entries()) header.writeInt16LE(d, 42 + 2 * i);
   header.writeInt16LE(datatype, 70);
   header.writeInt16LE(bitpix, 72);
   header.writeFloatLE(voxOffset, 108);

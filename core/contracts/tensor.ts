@@ -1,0 +1,108 @@
+import { z } from "zod";
+import { bufferReader } from "../betas/byte-reader.ts";
+import { flattenNestedNumbers } from "../betas/nested-array.ts";
+import { openNpy } from "../betas/npy.ts";
+import { iterateTrials } from "../betas/read-trials.ts";
+import { ApiError } from "./errors.ts";
+
+/** A tensor in a JSON body: nested numbers, or little-endian float32 bytes in base64 with their shape. */
+export const TensorJsonSchema = z.union([
+  z
+    .object({ values: z.array(z.unknown()).min(1) })
+    .meta({ description: "Nested JSON arrays of numbers in C order, e.g. [[0.1, -0.3, ...], ...]" }),
+  z
+    .object({
+      base64: z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, "standard base64"),
+      dtype: z.literal("float32"),
+      shape: z.array(z.number().int().positive()).min(1),
+    })
+    .meta({ description: "Little-endian float32 bytes, C order, base64-encoded" }),
+]);
+export type TensorJson = z.infer<typeof TensorJsonSchema>;
+
+export interface DecodedTensor {
+  data: Float32Array;
+  shape: number[];
+}
+
+/** Decodes a tensor body; `maxValues` bounds what a request may send inline. */
+export function decodeTensor(tensor: TensorJson, options: { maxValues: number }): DecodedTensor {
+  if ("values" in tensor) {
+    const { values, shape } = flattenNestedNumbers(tensor.values, {
+      code: "invalid_request",
+      maxValues: options.maxValues,
+    });
+    return { data: values, shape };
+  }
+  const count = tensor.shape.reduce((product, dim) => product * dim, 1);
+  if (count > options.maxValues) {
+    throw new ApiError(
+      "payload_too_large",
+      `${count} values is more than the ${options.maxValues} allowed inline. Upload a file.`,
+    );
+  }
+  const bytes = Buffer.from(tensor.base64, "base64");
+  if (bytes.length !== count * 4) {
+    throw new ApiError(
+      "invalid_request",
+      `shape (${tensor.shape.join(", ")}) needs ${count * 4} bytes of float32; the base64 holds ${bytes.length}. ` +
+        "Encode with base64.b64encode(x.astype('<f4').tobytes()).",
+    );
+  }
+  const data = new Float32Array(count);
+  new Uint8Array(data.buffer).set(bytes);
+  return { data, shape: [...tensor.shape] };
+}
+
+function nest(data: Float32Array, shape: readonly number[], offset: number, depth: number): unknown[] {
+  const size = shape[depth]!;
+  if (depth === shape.length - 1) return Array.from(data.subarray(offset, offset + size));
+  const inner = shape.slice(depth + 1).reduce((product, dim) => product * dim, 1);
+  return Array.from({ length: size }, (_, i) => nest(data, shape, offset + i * inner, depth + 1));
+}
+
+/** Encodes a C-order float32 tensor for a JSON response. */
+export function encodeTensor(data: Float32Array, shape: number[], encoding: "json" | "base64"): TensorJson {
+  if (encoding === "json") return { values: nest(data, shape, 0, 0) };
+  return {
+    base64: Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString("base64"),
+    dtype: "float32",
+    shape,
+  };
+}
+
+/** An `application/x-npy` body (NPY v1, `<f4`, C order), as np.load reads it. */
+export function encodeNpy(data: Float32Array, shape: number[]): Uint8Array {
+  const dict = `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape.join(", ")}${shape.length === 1 ? "," : ""}), }`;
+  // numpy pads the header with spaces so the data starts on a 64-byte boundary.
+  const length = Math.ceil((10 + dict.length + 1) / 64) * 64 - 10;
+  const header = Buffer.from(`${dict.padEnd(length - 1, " ")}\n`, "latin1");
+  const preamble = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0, length & 0xff, length >> 8]);
+  return Buffer.concat([preamble, header, Buffer.from(data.buffer, data.byteOffset, data.byteLength)]);
+}
+
+/** Decodes an `application/x-npy` body of any numeric dtype, byte order or memory order into C-order float32. */
+export async function decodeNpyBody(
+  body: Uint8Array,
+  options: { maxDecodedBytes: number },
+): Promise<DecodedTensor> {
+  const file = await openNpy(
+    {
+      open: async () => bufferReader(body),
+      format: "npy",
+      dataset: null,
+      compressed: false,
+      close: async () => {},
+    },
+    undefined,
+    options,
+  );
+  const data = new Float32Array(file.trials * file.voxelsPerTrial);
+  let at = 0;
+  // Default layouts make trials the leading axis, so rows in turn are the array in C order.
+  for await (const row of iterateTrials(file)) {
+    data.set(row, at);
+    at += row.length;
+  }
+  return { data, shape: file.shape };
+}
