@@ -205,7 +205,7 @@ class SlabReader {
     const raw = this.dataset.slice(this.ranges(t0, t1, a0, a1));
     const values = this.decode(raw);
     if (!values || values.length !== expected) this.fail();
-    this.verify(values, t0, t1, a0, a1);
+    this.verify(values, t0, a0, a1);
     return values;
   }
 
@@ -215,7 +215,7 @@ class SlabReader {
   }
 
   /** Re-reads single elements (first, last, largest, and two spread out) and compares. */
-  verify(values: Float32Array, t0: number, t1: number, a0: number, a1: number): void {
+  verify(values: Float32Array, t0: number, a0: number, a1: number): void {
     let largest = 0;
     for (let i = 0; i < values.length; i++)
       if (Math.abs(values[i]!) > Math.abs(values[largest]!)) largest = i;
@@ -243,7 +243,7 @@ class SlabReader {
         ...restIndex.map((r): [number, number] => [r, r + 1]),
       ];
       const single = this.decode(this.dataset.slice(ranges));
-      if (!single || single.length !== 1 || !sameValue(single[0]!, values[probe]!)) this.fail();
+      if (single?.length !== 1 || !sameValue(single[0]!, values[probe]!)) this.fail();
     }
   }
 
