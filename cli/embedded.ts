@@ -2,7 +2,9 @@ import { access, readdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { ApiKeyStore } from "../core/auth/api-keys.ts";
 import type { Config } from "../core/config.ts";
-import { buildServices } from "../functions/build-services.ts";
+import { type JobHandler, startJobWorker } from "../core/jobs/job-worker.ts";
+import { startWebhookDispatcher } from "../core/jobs/webhook-dispatcher.ts";
+import { buildServices, webhookUrlPolicy } from "../functions/build-services.ts";
 import type { AppServices } from "../functions/services.ts";
 import { ModelServer } from "../gpu-worker/runtime/model-server.ts";
 import { createLogger } from "./logger.ts";
@@ -13,8 +15,14 @@ export interface Embedded {
   close(): Promise<void>;
 }
 
-/** Everything `mindeye serve` runs in one process, on the configured or embedded backends. */
-export async function startEmbedded(config: Config): Promise<Embedded> {
+/**
+ * Everything `mindeye serve` runs in one process, on the configured or embedded backends: the API, a job
+ * worker for the kinds in `jobHandlers`, and the webhook dispatcher.
+ */
+export async function startEmbedded(
+  config: Config,
+  jobHandlers: Record<string, JobHandler> = {},
+): Promise<Embedded> {
   const log = createLogger(config.LOG_LEVEL);
   const models = await ModelServer.open({
     bundleDirs: await localBundleDirs(config.MODEL_BUNDLES ?? path.join(config.dataDir, "bundles")),
@@ -29,9 +37,15 @@ export async function startEmbedded(config: Config): Promise<Embedded> {
   });
   const built = await buildServices(config, log, models);
   if (config.embedded) await ensureLocalKey(config.dataDir, built.services.apiKeys);
+  const { db } = built.services;
+  const worker = await startJobWorker({ db, handlers: jobHandlers, log });
+  const dispatcher = await startWebhookDispatcher({ db, policy: webhookUrlPolicy(config), log });
   return {
     ...built,
     async close() {
+      // Both write to the database, so they stop before it closes.
+      await worker.stop();
+      await dispatcher.stop();
       await built.close();
       await models.close();
     },

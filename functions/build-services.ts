@@ -6,6 +6,11 @@ import type { Config } from "../core/config.ts";
 import { readOrCreateSecret } from "../core/data-dir.ts";
 import { openConfiguredDatabase } from "../core/db/open.ts";
 import type { InferenceService } from "../core/inference/inference.ts";
+import { IdempotencyStore } from "../core/jobs/idempotency.ts";
+import { JobStore } from "../core/jobs/job-store.ts";
+import { WebhookDeliveries } from "../core/jobs/webhook-deliveries.ts";
+import { WebhookSecretStore } from "../core/jobs/webhook-secrets.ts";
+import type { WebhookUrlPolicy } from "../core/jobs/webhook-url-guard.ts";
 import { openBlobStore, verifyLocalPresignedUrl } from "../core/storage/open-blob-store.ts";
 import { UploadStore } from "../core/uploads/upload-store.ts";
 import { HttpMetrics } from "./metrics.ts";
@@ -13,6 +18,14 @@ import type { AppServices } from "./services.ts";
 
 const require = createRequire(import.meta.url);
 const VERSION = (require("../package.json") as { version: string }).version;
+
+/** Where webhooks may point: the embedded default allows local http receivers, deployments only public https. */
+export function webhookUrlPolicy(config: Config): WebhookUrlPolicy {
+  return {
+    allowPrivate: config.WEBHOOK_ALLOW_PRIVATE ?? false,
+    allowHttp: config.WEBHOOK_ALLOW_HTTP ?? false,
+  };
+}
 
 /**
  * Opens the adapters the configuration names (database, blob store) and assembles the services of the API.
@@ -42,6 +55,10 @@ export async function buildServices(
     blobs,
     uploads: new UploadStore(db),
     inference,
+    jobs: new JobStore(db, webhookUrlPolicy(config)),
+    idempotency: new IdempotencyStore(db),
+    webhookSecrets: new WebhookSecretStore(db),
+    webhookDeliveries: new WebhookDeliveries(db),
     limits: {
       uploadMaxBytes: config.UPLOAD_MAX_BYTES,
       uploadTtlHours: config.UPLOAD_TTL_HOURS,

@@ -6,6 +6,11 @@ import { ApiKeyStore } from "../../core/auth/api-keys.ts";
 import type { Database } from "../../core/db/database.ts";
 import { migrate } from "../../core/db/migrate.ts";
 import { openPglite } from "../../core/db/pglite.ts";
+import { IdempotencyStore } from "../../core/jobs/idempotency.ts";
+import { JobStore } from "../../core/jobs/job-store.ts";
+import { WebhookDeliveries } from "../../core/jobs/webhook-deliveries.ts";
+import { WebhookSecretStore } from "../../core/jobs/webhook-secrets.ts";
+import type { WebhookUrlPolicy } from "../../core/jobs/webhook-url-guard.ts";
 import { openBlobStore, verifyLocalPresignedUrl } from "../../core/storage/open-blob-store.ts";
 import { UploadStore } from "../../core/uploads/upload-store.ts";
 import { createApp } from "../../functions/app.ts";
@@ -26,6 +31,9 @@ export const TEST_LIMITS: AppServices["limits"] = {
   syncMaxTrials: 64,
   syncBodyBytes: 8 * 1024 ** 2,
 };
+
+/** Tests send webhooks to receivers on 127.0.0.1 over plain http, as the embedded default allows. */
+export const TEST_WEBHOOK_POLICY: WebhookUrlPolicy = { allowPrivate: true, allowHttp: true };
 
 export interface Harness {
   app: App;
@@ -66,6 +74,10 @@ export async function createHarness(
     blobs,
     uploads: new UploadStore(db),
     inference,
+    jobs: new JobStore(db, TEST_WEBHOOK_POLICY),
+    idempotency: new IdempotencyStore(db),
+    webhookSecrets: new WebhookSecretStore(db),
+    webhookDeliveries: new WebhookDeliveries(db),
     limits: TEST_LIMITS,
     log,
     metrics: new HttpMetrics(),
