@@ -1,7 +1,13 @@
 import { createRoute } from "@hono/zod-openapi";
 import { ApiError } from "../../core/contracts/errors.ts";
+import { UploadStore } from "../../core/uploads/upload-store.ts";
 import type { App } from "../env.ts";
 import { limitBody } from "../middleware/body-limit.ts";
+import {
+  IDEMPOTENCY_PROBLEM_STATUSES,
+  IdempotencyKeyHeaders,
+  idempotent,
+} from "../middleware/idempotency.ts";
 import { presentUpload } from "../presenters/upload.ts";
 import { problemResponses } from "../schemas/problem.ts";
 import { CreateUploadBody, PresignedUpload, UploadResource } from "../schemas/uploads.ts";
@@ -14,13 +20,16 @@ const route = createRoute({
   tags: ["uploads"],
   summary: "Start an upload: returns a presigned URL to PUT the file to",
   middleware: [limitBody(16 * 1024)] as const,
-  request: { body: { content: { "application/json": { schema: CreateUploadBody } }, required: true } },
+  request: {
+    headers: IdempotencyKeyHeaders,
+    body: { content: { "application/json": { schema: CreateUploadBody } }, required: true },
+  },
   responses: {
     201: {
       description: "Upload created; PUT the file to upload.url, then POST /v1/uploads/{id}/complete",
       content: { "application/json": { schema: UploadResource.extend({ upload: PresignedUpload }) } },
     },
-    ...problemResponses(400, 401, 413),
+    ...problemResponses(400, 401, 413, ...IDEMPOTENCY_PROBLEM_STATUSES),
   },
 });
 
@@ -35,27 +44,27 @@ export function registerCreateUpload(app: App): void {
         { fields: { limit_bytes: limits.uploadMaxBytes } },
       );
     }
-    const upload = await uploads.create(
-      c.var.lab.id,
-      { ...body, contentType: body.content_type },
-      limits.uploadTtlHours,
-    );
-    const put = await blobs.presignPut(upload.blobKey, {
-      expiresInSeconds: UPLOAD_URL_TTL_SECONDS,
-      maxBytes: body.size,
-      contentType: body.content_type,
+    const created = await idempotent(c, body, async (tx) => {
+      // Inside an idempotent request the upload is written in the transaction that records the response.
+      const store = tx ? new UploadStore(tx) : uploads;
+      const upload = await store.create(
+        c.var.lab.id,
+        { ...body, contentType: body.content_type },
+        limits.uploadTtlHours,
+      );
+      const put = await blobs.presignPut(upload.blobKey, {
+        expiresInSeconds: UPLOAD_URL_TTL_SECONDS,
+        maxBytes: body.size,
+        contentType: body.content_type,
+      });
+      const presigned = {
+        url: put.url,
+        method: "PUT" as const,
+        headers: put.headers,
+        expires_at: put.expiresAt.toISOString(),
+      };
+      return { status: 201 as const, body: { ...presentUpload(upload), upload: presigned } };
     });
-    return c.json(
-      {
-        ...presentUpload(upload),
-        upload: {
-          url: put.url,
-          method: "PUT" as const,
-          headers: put.headers,
-          expires_at: put.expiresAt.toISOString(),
-        },
-      },
-      201,
-    );
+    return c.json(created.body, created.status);
   });
 }

@@ -1,0 +1,82 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createHarness, type Harness } from "../../test/helpers/harness.ts";
+
+let h: Harness;
+let key: string;
+beforeAll(async () => {
+  h = await createHarness();
+  key = await h.keyFor("lab-idempotency");
+});
+afterAll(() => h.close());
+
+const createUpload = (body: object, idempotencyKey: string | undefined, asKey = key) =>
+  h.request("/v1/uploads", {
+    method: "POST",
+    key: asKey,
+    headers: {
+      "content-type": "application/json",
+      ...(idempotencyKey === undefined ? {} : { "idempotency-key": idempotencyKey }),
+    },
+    body: JSON.stringify(body),
+  });
+
+const uploadCount = async (filename: string) => {
+  const [row] = await h.db.query<{ n: number }>(
+    "select count(*)::int as n from uploads where filename = $1",
+    [filename],
+  );
+  return row!.n;
+};
+
+describe("Idempotency-Key on POST /v1/uploads", () => {
+  it("replays the first response for the same key and body, marked Idempotent-Replayed", async () => {
+    const first = await createUpload({ filename: "replay.npy", size: 100 }, "key-replay");
+    expect(first.status).toBe(201);
+    expect(first.headers.get("idempotent-replayed")).toBeNull();
+    // The same body with its keys in another order is the same request.
+    const again = await createUpload({ size: 100, filename: "replay.npy" }, "key-replay");
+    expect(again.status).toBe(201);
+    expect(again.headers.get("idempotent-replayed")).toBe("true");
+    expect(await again.json()).toEqual(await first.json());
+    expect(await uploadCount("replay.npy")).toBe(1);
+  });
+
+  it("makes one upload for 50 concurrent requests with one key, and all get its id", async () => {
+    const responses = await Promise.all(
+      Array.from({ length: 50 }, () => createUpload({ filename: "burst.npy", size: 10 }, "key-burst")),
+    );
+    expect(responses.map((r) => r.status)).toEqual(Array(50).fill(201));
+    const ids = await Promise.all(responses.map(async (r) => ((await r.json()) as { id: string }).id));
+    expect(new Set(ids).size).toBe(1);
+    expect(responses.filter((r) => r.headers.get("idempotent-replayed") === null)).toHaveLength(1);
+    expect(await uploadCount("burst.npy")).toBe(1);
+  });
+
+  it("refuses the same key with another body with 422 idempotency_key_reused", async () => {
+    expect((await createUpload({ filename: "a.npy", size: 1 }, "key-reused")).status).toBe(201);
+    const res = await createUpload({ filename: "a.npy", size: 2 }, "key-reused");
+    expect(res.status).toBe(422);
+    expect(res.headers.get("content-type")).toBe("application/problem+json");
+    expect(await res.json()).toMatchObject({ code: "idempotency_key_reused" });
+    expect(await uploadCount("a.npy")).toBe(1);
+  });
+
+  it("creates again without a key, and keeps one lab's keys apart from another's", async () => {
+    const a = await createUpload({ filename: "nokey.npy", size: 5 }, undefined);
+    const b = await createUpload({ filename: "nokey.npy", size: 5 }, undefined);
+    expect(((await a.json()) as { id: string }).id).not.toBe(((await b.json()) as { id: string }).id);
+
+    const other = await h.keyFor("lab-idempotency-other");
+    const mine = await createUpload({ filename: "shared-key.npy", size: 5 }, "key-shared");
+    const theirs = await createUpload({ filename: "shared-key.npy", size: 5 }, "key-shared", other);
+    expect(theirs.status).toBe(201);
+    expect(theirs.headers.get("idempotent-replayed")).toBeNull();
+    expect(((await theirs.json()) as { id: string }).id).not.toBe(((await mine.json()) as { id: string }).id);
+  });
+
+  it("refuses a key longer than 255 characters with 400", async () => {
+    const res = await createUpload({ filename: "long.npy", size: 5 }, "k".repeat(256));
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ code: "invalid_request" });
+  });
+});
