@@ -38,6 +38,8 @@ export const configSchema = z.object({
 
   MODEL_BUNDLES: z.string().optional(),
   WORKER_URL: z.url().optional(),
+  /** Port of `mindeye worker` (the model server's internal HTTP API). */
+  WORKER_PORT: z.coerce.number().int().min(0).max(65535).default(8788),
   ORT_PROVIDERS: z
     .string()
     .default("cpu")
