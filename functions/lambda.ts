@@ -1,6 +1,7 @@
 import { handle } from "hono/aws-lambda";
 import pino from "pino";
-import { loadConfig } from "../core/config.ts";
+import { ConfigError, loadConfig } from "../core/config.ts";
+import { HttpInferenceClient } from "../core/inference/http-client.ts";
 import { createApp } from "./app.ts";
 import { buildServices } from "./build-services.ts";
 
@@ -14,7 +15,14 @@ let handler: LambdaHandler | undefined;
 export const lambdaHandler: LambdaHandler = async (event, context) => {
   if (!handler) {
     const config = loadConfig();
-    const { services } = await buildServices(config, pino({ level: config.LOG_LEVEL }));
+    if (!config.WORKER_URL || !config.SIGNING_SECRET) {
+      throw new ConfigError("the Lambda API needs WORKER_URL and SIGNING_SECRET to reach the GPU workers");
+    }
+    const inference = new HttpInferenceClient({
+      url: config.WORKER_URL,
+      signingSecret: config.SIGNING_SECRET,
+    });
+    const { services } = await buildServices(config, pino({ level: config.LOG_LEVEL }), inference);
     handler = handle(createApp(services));
   }
   return handler(event, context);

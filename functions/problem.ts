@@ -1,14 +1,30 @@
 import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
 import type { ZodError } from "zod";
-import { ApiError, problemOf } from "../core/contracts/errors.ts";
+import { ApiError, type ErrorCode, problemOf } from "../core/contracts/errors.ts";
 import type { AppEnv } from "./env.ts";
+
+/** Hono's own exceptions (media-type gate, malformed JSON) in our vocabulary. */
+const HTTP_EXCEPTION_CODES: Record<number, ErrorCode> = {
+  400: "invalid_request",
+  401: "unauthorized",
+  404: "not_found",
+  405: "method_not_allowed",
+  413: "payload_too_large",
+  415: "unsupported_media_type",
+};
 
 /** Renders any thrown value as an RFC 9457 problem; unknown errors become a 500 that hides internals. */
 export function problemResponse(c: Context<AppEnv>, thrown: unknown): Response {
   const error =
     thrown instanceof ApiError
       ? thrown
-      : new ApiError("internal_error", "Something failed on our side. Retry later, quoting the request_id.");
+      : thrown instanceof HTTPException && HTTP_EXCEPTION_CODES[thrown.status]
+        ? new ApiError(HTTP_EXCEPTION_CODES[thrown.status]!, thrown.message)
+        : new ApiError(
+            "internal_error",
+            "Something failed on our side. Retry later, quoting the request_id.",
+          );
   const requestId = c.get("requestId");
   if (error.status >= 500) {
     c.get("log")?.error({ err: thrown, code: error.code }, "request failed");

@@ -44,7 +44,10 @@ export interface AppServices {
   readiness: Record<string, () => Promise<void>>;
   /** Checks a local presigned URL (embedded blob store only); absent when blobs live in S3. */
   localBlobUrls?: {
-    verify(method: "PUT" | "GET", url: URL): { key: string; maxBytes?: number; contentType?: string };
+    verify(
+      method: "PUT" | "GET",
+      url: URL,
+    ): { key: string; maxBytes?: number; contentType?: string; contentDisposition?: string };
   };
   /** The interactive docs page's script, served locally so /docs works without internet access. */
   docsScript?: () => Promise<Uint8Array<ArrayBuffer>>;

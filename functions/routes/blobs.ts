@@ -36,6 +36,7 @@ export function registerBlobs(app: App): void {
     return c.body(Readable.toWeb(stream) as ReadableStream, 200, {
       "content-type": head.contentType ?? "application/octet-stream",
       "content-length": String(head.size),
+      ...(grant.contentDisposition ? { "content-disposition": grant.contentDisposition } : {}),
     });
   });
 }

@@ -53,7 +53,7 @@ describe("ModelServer", () => {
       const trial = i % voxels.shape[0]!;
       return voxels.data.slice(trial * 40, (trial + 1) * 40).map((v) => v + i * 0.01);
     });
-    const alone = [];
+    const alone: Awaited<ReturnType<ModelServer["embed"]>>[] = [];
     for (const row of rows)
       alone.push(await server.embed(MODEL, { data: row, shape: [1, 40] }, ["retrieval"]));
     const together = await Promise.all(

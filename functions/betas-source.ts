@@ -1,0 +1,23 @@
+import { ApiError } from "../core/contracts/errors.ts";
+import { decodeTensor, type TensorJson } from "../core/contracts/tensor.ts";
+import type { BetasSource } from "../core/inference/prepare-betas.ts";
+
+type BetasBody = TensorJson | { upload_id: string; trials?: number[] };
+
+/** The betas of a request body as the embedding pipeline takes them; a 1-D tensor is one trial. */
+export function betasSourceOf(betas: BetasBody, maxValues: number): BetasSource {
+  if ("upload_id" in betas) return { kind: "upload", uploadId: betas.upload_id, trials: betas.trials };
+  return inlineSource(decodeTensor(betas, { maxValues }));
+}
+
+export function inlineSource(tensor: { data: Float32Array; shape: number[] }): BetasSource {
+  const [first, second] = tensor.shape;
+  if (tensor.shape.length === 1) return { kind: "inline", matrix: { data: tensor.data, shape: [1, first!] } };
+  if (tensor.shape.length === 2)
+    return { kind: "inline", matrix: { data: tensor.data, shape: [first!, second!] } };
+  throw new ApiError(
+    "invalid_request",
+    `Inline betas are [trials, voxels] or [voxels]; got shape [${tensor.shape.join(", ")}]. ` +
+      "Upload volumes (POST /v1/uploads) so they are masked with the model's mask.",
+  );
+}

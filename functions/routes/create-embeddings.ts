@@ -1,0 +1,129 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { ApiError } from "../../core/contracts/errors.ts";
+import { decodeNpyBody, encodeNpy, encodeTensor } from "../../core/contracts/tensor.ts";
+import type { EmbeddingOutput, Tensor } from "../../core/inference/inference.ts";
+import { prepareBetas } from "../../core/inference/prepare-betas.ts";
+import { betasSourceOf, inlineSource } from "../betas-source.ts";
+import type { App, AppEnv } from "../env.ts";
+import { limitBody } from "../middleware/body-limit.ts";
+import { EmbeddingRequest, EmbeddingResponse } from "../schemas/embeddings.ts";
+import { problemResponses } from "../schemas/problem.ts";
+
+const NPY = "application/x-npy";
+
+const route = createRoute({
+  method: "post",
+  path: "/v1/embeddings",
+  tags: ["embeddings"],
+  summary: "Map betas into the model's CLIP space (backbone and/or retrieval embeddings)",
+  description:
+    "Send JSON, or an `application/x-npy` body of [trials, voxels] with `?model=`. Ask for `.npy` back with " +
+    "`Accept: application/x-npy` (one output) or `encoding`.",
+  middleware: [
+    limitBody(32 * 1024 ** 2, "Upload large sessions (POST /v1/uploads) and send their upload_id."),
+  ] as const,
+  request: {
+    query: z.object({
+      model: z.string().optional().openapi({ description: "With an application/x-npy body" }),
+      outputs: z
+        .string()
+        .optional()
+        .openapi({ description: "With an application/x-npy body: backbone,retrieval" }),
+    }),
+    body: {
+      content: {
+        "application/json": { schema: EmbeddingRequest },
+        [NPY]: { schema: z.string().openapi({ format: "binary" }) },
+      },
+      // Not "required": zod-openapi then validates JSON only when the body is JSON, leaving .npy to us.
+      required: false,
+    },
+  },
+  responses: {
+    200: {
+      description: "The embeddings, with the preprocessing applied and timings",
+      content: {
+        "application/json": { schema: EmbeddingResponse },
+        [NPY]: { schema: z.string().openapi({ format: "binary" }) },
+      },
+    },
+    ...problemResponses(400, 401, 404, 409, 413, 415, 422, 503),
+  },
+});
+
+type ParsedRequest = z.infer<typeof EmbeddingRequest> & { source: ReturnType<typeof betasSourceOf> };
+
+async function parseRequest(c: Context<AppEnv>): Promise<ParsedRequest> {
+  const { limits } = c.var.services;
+  if ((c.req.header("content-type") ?? "").startsWith(NPY)) {
+    const model = c.req.query("model");
+    if (!model)
+      throw new ApiError("invalid_request", "With an application/x-npy body, name the model: ?model=...");
+    const outputs = (c.req.query("outputs") ?? "retrieval").split(",") as EmbeddingOutput[];
+    const bad = outputs.filter((o) => o !== "backbone" && o !== "retrieval");
+    if (bad.length)
+      throw new ApiError("invalid_request", `Unknown outputs ${bad.join(", ")}; choose backbone, retrieval.`);
+    const tensor = await decodeNpyBody(new Uint8Array(await c.req.arrayBuffer()), {
+      maxDecodedBytes: limits.syncBodyBytes * 4,
+    });
+    return { model, outputs, betas: { values: [] }, source: inlineSource(tensor) };
+  }
+  const body = (c.req as unknown as { valid(target: "json"): z.infer<typeof EmbeddingRequest> }).valid(
+    "json",
+  );
+  return { ...body, source: betasSourceOf(body.betas, limits.syncBodyBytes / 4) };
+}
+
+function chooseEncoding(c: Context<AppEnv>, requested: "json" | "base64" | "npy" | undefined) {
+  if (requested) return requested;
+  return (c.req.header("accept") ?? "").includes(NPY) ? "npy" : "json";
+}
+
+export function registerCreateEmbeddings(app: App): void {
+  app.openapi(route, async (c) => {
+    const started = performance.now();
+    const request = await parseRequest(c);
+    const { inference, uploads, blobs, limits } = c.var.services;
+    const encoding = chooseEncoding(c, request.encoding);
+    if (encoding === "npy" && request.outputs.length !== 1) {
+      throw new ApiError(
+        "invalid_request",
+        "An .npy response carries one array: ask for one output, or use json/base64.",
+      );
+    }
+    const prepared = await prepareBetas(
+      { inference, uploads, blobs, decodedMaxBytes: limits.decodedMaxBytes },
+      c.var.lab.id,
+      request.model,
+      request.source,
+      request.preprocessing,
+      { maxTrials: limits.syncMaxTrials },
+    );
+    const result = await inference.embed(request.model, prepared.matrix, request.outputs, c.req.raw.signal);
+    const timing = { ...result.timing, total_ms: performance.now() - started };
+    c.header("x-batch-size", String(timing.batch_size));
+    if (encoding === "npy") {
+      const tensor = result.outputs[request.outputs[0]!]!;
+      return c.body(encodeNpy(tensor.data, tensor.shape) as Uint8Array<ArrayBuffer>, 200, {
+        "content-type": NPY,
+      });
+    }
+    const outputs = Object.fromEntries(
+      (Object.entries(result.outputs) as [string, Tensor][]).map(([name, t]) => [
+        name,
+        encodeTensor(t.data, t.shape, encoding),
+      ]),
+    );
+    return c.json(
+      {
+        model: request.model,
+        trials: prepared.matrix.shape[0],
+        outputs,
+        preprocessing: { ...prepared.applied, input_trials: prepared.inputTrials },
+        timing,
+      },
+      200,
+    );
+  });
+}
