@@ -2,7 +2,7 @@ import type { Context } from "hono";
 import type { Logger } from "pino";
 import { ApiError, problemOf } from "../../core/contracts/errors.ts";
 
-/** Nginx's "client closed request": logged and counted, never seen by the (gone) client. */
+/** Nginx's "client closed request": counted in the metrics, never seen by the (gone) client. */
 const CLIENT_CLOSED = 499;
 
 /**
