@@ -1,0 +1,72 @@
+import { createRoute } from "@hono/zod-openapi";
+import { ApiError } from "../../core/contracts/errors.ts";
+import { decodeTensor } from "../../core/contracts/tensor.ts";
+import { retrievalQueries, rowsOf } from "../../core/inference/embed-for-search.ts";
+import type { PayloadFilter } from "../../core/search/vector-index.ts";
+import { betasSourceOf } from "../betas-source.ts";
+import type { App } from "../env.ts";
+import { limitBody } from "../middleware/body-limit.ts";
+import { problemResponses } from "../schemas/problem.ts";
+import { RetrievalRequest, RetrievalResponse } from "../schemas/retrievals.ts";
+
+const route = createRoute({
+  method: "post",
+  path: "/v1/retrievals",
+  tags: ["retrievals"],
+  summary: "Nearest images in an index to the brain embedding of each trial (or to given embeddings)",
+  middleware: [limitBody(32 * 1024 ** 2)] as const,
+  request: { body: { content: { "application/json": { schema: RetrievalRequest } }, required: true } },
+  responses: {
+    200: {
+      description: "The k best hits per query",
+      content: { "application/json": { schema: RetrievalResponse } },
+    },
+    ...problemResponses(400, 401, 404, 409, 413, 422, 502, 503),
+  },
+});
+
+export function registerCreateRetrieval(app: App): void {
+  app.openapi(route, async (c) => {
+    const body = c.req.valid("json");
+    const { inference, uploads, blobs, vectors, limits } = c.var.services;
+    if (Boolean(body.betas) === Boolean(body.embedding)) {
+      throw new ApiError(
+        "invalid_request",
+        "Send either `betas` (with `model`) or `embedding`, not both or neither.",
+      );
+    }
+    const index = await vectors.open(body.index);
+    let queries: Float32Array[];
+    let preprocessing: Record<string, unknown> | null = null;
+    if (body.betas) {
+      if (!body.model) throw new ApiError("invalid_request", "Name the `model` that embeds these betas.");
+      const embedded = await retrievalQueries(
+        { inference, uploads, blobs, decodedMaxBytes: limits.decodedMaxBytes },
+        c.var.lab.id,
+        body.model,
+        betasSourceOf(body.betas, limits.syncBodyBytes / 4),
+        body.preprocessing,
+        { maxTrials: limits.syncMaxTrials },
+        c.req.raw.signal,
+      );
+      queries = embedded.queries;
+      preprocessing = { ...embedded.prepared.applied, input_trials: embedded.prepared.inputTrials };
+    } else {
+      queries = rowsOf(decodeTensor(body.embedding!, { maxValues: limits.syncBodyBytes / 4 }));
+    }
+    const width = queries[0]!.length;
+    if (width !== index.dim) {
+      throw new ApiError(
+        "invalid_vector",
+        `Index ${body.index} holds ${index.dim}-d vectors; the queries are ${width}-d. ` +
+          "Use a model whose retrieval space matches the index (GET /v1/models, GET /v1/indexes).",
+        { fields: { index_dim: index.dim, query_dim: width } },
+      );
+    }
+    const results = await index.queryBatch(queries, {
+      k: body.k,
+      filter: body.filter as PayloadFilter | undefined,
+    });
+    return c.json({ index: body.index, model: body.model ?? null, results, preprocessing }, 200);
+  });
+}

@@ -1,0 +1,65 @@
+import { z } from "@hono/zod-openapi";
+import { Betas, Preprocessing, Tensor } from "./embeddings.ts";
+
+const PayloadValue = z.union([z.string(), z.number(), z.boolean(), z.null()]);
+
+export const RetrievalRequest = z
+  .object({
+    index: z.string().openapi({ example: "sim01-stimuli" }),
+    k: z.number().int().min(1).max(1000).default(10),
+    model: z.string().optional().openapi({ description: "Required with betas" }),
+    betas: Betas.optional(),
+    embedding: Tensor.optional().openapi({
+      description: "Query vectors instead of betas: [n, dim] or [dim]",
+    }),
+    preprocessing: Preprocessing.optional(),
+    filter: z
+      .record(z.string(), z.union([PayloadValue, z.object({ in: z.array(PayloadValue) })]))
+      .optional()
+      .openapi({ description: "Payload conditions, all of which must hold: equality, or {in: [...]}" }),
+  })
+  .openapi("RetrievalRequest");
+
+export const SearchHit = z.object({
+  id: z.union([z.string(), z.number()]),
+  score: z.number(),
+  payload: z.record(z.string(), PayloadValue),
+});
+
+export const RetrievalResponse = z
+  .object({
+    index: z.string(),
+    model: z.string().nullable(),
+    results: z.array(z.array(SearchHit)).openapi({ description: "Per query (trial), the k best hits" }),
+    preprocessing: z.record(z.string(), z.unknown()).nullable(),
+  })
+  .openapi("RetrievalResponse");
+
+export const CandidateRetrievalRequest = z
+  .object({
+    model: z.string(),
+    betas: Betas,
+    preprocessing: Preprocessing.optional(),
+    candidates: Tensor.openapi({
+      description:
+        "N candidate image embeddings in the model's retrieval space, [N, tokens, dim] or [N, tokens*dim]; row i is trial i's image",
+    }),
+  })
+  .openapi("CandidateRetrievalRequest");
+
+const Direction = z.object({ top1: z.number(), ranks: z.array(z.number().int()) });
+
+export const CandidateRetrievalResponse = z
+  .object({
+    model: z.string(),
+    candidates: z.number().int(),
+    chance: z.number(),
+    image_retrieval: Direction.openapi({
+      description: "Brain -> image: rank of each trial's image among the N",
+    }),
+    brain_retrieval: Direction.openapi({
+      description: "Image -> brain: rank of each image's trial among the N",
+    }),
+    preprocessing: z.record(z.string(), z.unknown()),
+  })
+  .openapi("CandidateRetrievalResponse");
