@@ -1,0 +1,46 @@
+import { z } from "@hono/zod-openapi";
+import type { JobRecord } from "../../core/contracts/jobs.ts";
+import type { BlobStore } from "../../core/storage/blob-store.ts";
+import type { JobResource, OutputFile } from "./job-schemas.ts";
+import { jobUrls } from "./job-urls.ts";
+
+/** How long a signed output URL in a job response stays valid. */
+export const OUTPUT_URL_TTL_SECONDS = 3600;
+
+/** The convention for handler outputs that are files (core/jobs/README.md): blob keys under `files`. */
+const storedFiles = z.record(
+  z.string(),
+  z.object({ key: z.string(), content_type: z.string(), bytes: z.number().int() }),
+);
+
+/**
+ * A job as the API returns it: the record, its `urls`, and any output files as signed GET URLs instead of
+ * blob keys, so a client downloads them without an API key and never learns where they are stored.
+ */
+export async function presentJob(job: JobRecord, blobs: BlobStore, origin: string): Promise<JobResource> {
+  return { ...job, outputs: await presentOutputs(job.outputs, blobs), urls: jobUrls(origin, job.id) };
+}
+
+async function presentOutputs(outputs: unknown, blobs: BlobStore): Promise<unknown> {
+  if (!outputs || typeof outputs !== "object" || !("files" in outputs)) return outputs;
+  const files = storedFiles.safeParse(outputs.files);
+  if (!files.success) return outputs;
+  const signed = await Promise.all(
+    Object.entries(files.data).map(async ([name, file]): Promise<[string, z.infer<typeof OutputFile>]> => {
+      const get = await blobs.presignGet(file.key, {
+        expiresInSeconds: OUTPUT_URL_TTL_SECONDS,
+        filename: name,
+      });
+      return [
+        name,
+        {
+          url: get.url,
+          expires_at: get.expiresAt.toISOString(),
+          content_type: file.content_type,
+          bytes: file.bytes,
+        },
+      ];
+    }),
+  );
+  return { ...outputs, files: Object.fromEntries(signed) };
+}
