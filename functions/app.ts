@@ -6,6 +6,7 @@ import { requireApiKey } from "./middleware/auth.ts";
 import { requestId } from "./middleware/request-id.ts";
 import { problemResponse, validationError } from "./problem.ts";
 import { BLOB_ROUTE_PREFIX, registerBlobs } from "./routes/blobs.ts";
+import { registerCancelJob } from "./routes/cancel-job.ts";
 import { registerCompleteUpload } from "./routes/complete-upload.ts";
 import { registerCreateUpload } from "./routes/create-upload.ts";
 import { registerDeleteUpload } from "./routes/delete-upload.ts";
@@ -13,10 +14,13 @@ import { registerDocs } from "./routes/docs.ts";
 import { registerGetLab } from "./routes/get-lab.ts";
 import { registerGetModel } from "./routes/get-model.ts";
 import { registerGetModelMask } from "./routes/get-model-mask.ts";
+import { registerGetJob } from "./routes/get-job.ts";
+import { registerGetJobEvents } from "./routes/get-job-events.ts";
 import { registerGetUpload } from "./routes/get-upload.ts";
 import { registerHealthz } from "./routes/healthz.ts";
 import { registerListModels } from "./routes/list-models.ts";
 import { registerMetrics } from "./routes/metrics.ts";
+import { registerGetWebhookSecret } from "./routes/get-webhook-secret.ts";
 import { registerReadyz } from "./routes/readyz.ts";
 import type { AppServices } from "./services.ts";
 
@@ -24,6 +28,8 @@ import type { AppServices } from "./services.ts";
 export function createApp(services: AppServices): App {
   const app = new OpenAPIHono<AppEnv>({
     defaultHook: (result) => {
+import { registerRedeliverJobEvent } from "./routes/redeliver-job-event.ts";
+import { registerRotateWebhookSecret } from "./routes/rotate-webhook-secret.ts";
       if (!result.success) throw validationError(result.target, result.error);
     },
   });
@@ -65,3 +71,11 @@ export function createApp(services: AppServices): App {
   registerDeleteUpload(app);
   return app;
 }
+  registerListJobs(app);
+  registerGetJob(app);
+  registerCancelJob(app);
+  registerGetJobEvents(app);
+  registerListJobDeliveries(app);
+  registerRedeliverJobEvent(app);
+  registerGetWebhookSecret(app);
+  registerRotateWebhookSecret(app);

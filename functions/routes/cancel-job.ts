@@ -1,0 +1,31 @@
+import { createRoute } from "@hono/zod-openapi";
+import type { App } from "../env.ts";
+import { JobIdParam, JobResource } from "../jobs/job-schemas.ts";
+import { presentJob } from "../jobs/present-job.ts";
+import { problemResponses } from "../schemas/problem.ts";
+
+const route = createRoute({
+  method: "post",
+  path: "/v1/jobs/{id}/cancel",
+  tags: ["jobs"],
+  summary: "Cancel a job: a queued one at once, a running one at its next progress report or heartbeat",
+  description:
+    "Returns the job: `canceled`, or still `running` with `cancel_requested: true` until its worker stops. " +
+    "Canceling a canceled job is a no-op; a job that succeeded, failed or expired answers 409 job_not_cancelable.",
+  request: { params: JobIdParam },
+  responses: {
+    200: {
+      description: "The job after the request",
+      content: { "application/json": { schema: JobResource } },
+    },
+    ...problemResponses(401, 404, 409),
+  },
+});
+
+export function registerCancelJob(app: App): void {
+  app.openapi(route, async (c) => {
+    const { jobs, blobs } = c.var.services;
+    const job = await jobs.cancel(c.var.lab.id, c.req.valid("param").id);
+    return c.json(await presentJob(job, blobs, new URL(c.req.url).origin), 200);
+  });
+}

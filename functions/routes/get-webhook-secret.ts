@@ -1,0 +1,19 @@
+import { createRoute } from "@hono/zod-openapi";
+import type { App } from "../env.ts";
+import { WebhookSecret } from "../jobs/job-schemas.ts";
+import { problemResponses } from "../schemas/problem.ts";
+
+const route = createRoute({
+  method: "get",
+  path: "/v1/webhooks/secret",
+  tags: ["webhooks"],
+  summary: "The lab's webhook signing secret (whsec_…, Standard Webhooks), created on first use",
+  responses: {
+    200: { description: "The current secret", content: { "application/json": { schema: WebhookSecret } } },
+    ...problemResponses(401),
+  },
+});
+
+export function registerGetWebhookSecret(app: App): void {
+  app.openapi(route, async (c) => c.json(await c.var.services.webhookSecrets.get(c.var.lab.id), 200));
+}

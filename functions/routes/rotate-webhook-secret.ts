@@ -1,0 +1,22 @@
+import { createRoute } from "@hono/zod-openapi";
+import type { App } from "../env.ts";
+import { WebhookSecret } from "../jobs/job-schemas.ts";
+import { problemResponses } from "../schemas/problem.ts";
+
+const route = createRoute({
+  method: "post",
+  path: "/v1/webhooks/secret/rotate",
+  tags: ["webhooks"],
+  summary: "Make a new signing secret; the old one keeps signing too for 24 h, so receivers can switch",
+  responses: {
+    200: {
+      description: "The new secret, and the previous ones still signing",
+      content: { "application/json": { schema: WebhookSecret } },
+    },
+    ...problemResponses(401),
+  },
+});
+
+export function registerRotateWebhookSecret(app: App): void {
+  app.openapi(route, async (c) => c.json(await c.var.services.webhookSecrets.rotate(c.var.lab.id), 200));
+}
