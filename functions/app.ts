@@ -11,25 +11,27 @@ import { registerCompleteUpload } from "./routes/complete-upload.ts";
 import { registerCreateUpload } from "./routes/create-upload.ts";
 import { registerDeleteUpload } from "./routes/delete-upload.ts";
 import { registerDocs } from "./routes/docs.ts";
+import { registerGetJob } from "./routes/get-job.ts";
+import { registerGetJobEvents } from "./routes/get-job-events.ts";
 import { registerGetLab } from "./routes/get-lab.ts";
 import { registerGetModel } from "./routes/get-model.ts";
 import { registerGetModelMask } from "./routes/get-model-mask.ts";
-import { registerGetJob } from "./routes/get-job.ts";
-import { registerGetJobEvents } from "./routes/get-job-events.ts";
 import { registerGetUpload } from "./routes/get-upload.ts";
+import { registerGetWebhookSecret } from "./routes/get-webhook-secret.ts";
 import { registerHealthz } from "./routes/healthz.ts";
+import { registerListJobDeliveries } from "./routes/list-job-deliveries.ts";
+import { registerListJobs } from "./routes/list-jobs.ts";
 import { registerListModels } from "./routes/list-models.ts";
 import { registerMetrics } from "./routes/metrics.ts";
-import { registerGetWebhookSecret } from "./routes/get-webhook-secret.ts";
 import { registerReadyz } from "./routes/readyz.ts";
+import { registerRedeliverJobEvent } from "./routes/redeliver-job-event.ts";
+import { registerRotateWebhookSecret } from "./routes/rotate-webhook-secret.ts";
 import type { AppServices } from "./services.ts";
 
 /** The public HTTP API. The same app runs on @hono/node-server, on Lambda, and in tests via `app.request()`. */
 export function createApp(services: AppServices): App {
   const app = new OpenAPIHono<AppEnv>({
     defaultHook: (result) => {
-import { registerRedeliverJobEvent } from "./routes/redeliver-job-event.ts";
-import { registerRotateWebhookSecret } from "./routes/rotate-webhook-secret.ts";
       if (!result.success) throw validationError(result.target, result.error);
     },
   });
@@ -69,8 +71,6 @@ import { registerRotateWebhookSecret } from "./routes/rotate-webhook-secret.ts";
   registerCompleteUpload(app);
   registerGetUpload(app);
   registerDeleteUpload(app);
-  return app;
-}
   registerListJobs(app);
   registerGetJob(app);
   registerCancelJob(app);
@@ -79,3 +79,5 @@ import { registerRotateWebhookSecret } from "./routes/rotate-webhook-secret.ts";
   registerRedeliverJobEvent(app);
   registerGetWebhookSecret(app);
   registerRotateWebhookSecret(app);
+  return app;
+}
