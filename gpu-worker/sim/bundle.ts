@@ -1,0 +1,97 @@
+/**
+ * Writes the sim01 model bundle: voxel2clip.onnx (the ridge fit), clip_image.onnx (the stand-in CLIP),
+ * mask.npy (uint8 over the grid, C order) and manifest.json with the sha256 of every file, in the shape
+ * core/contracts/bundle-manifest.ts defines and gpu-worker/bundles/load-bundle.ts verifies.
+ */
+import { createHash } from "node:crypto";
+import { mkdir, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { BundleManifest } from "../../core/contracts/bundle-manifest.ts";
+import { clipImageGraph, voxel2clipGraph } from "./onnx-graphs.ts";
+import type { RidgeFit } from "./ridge.ts";
+import { GRID, IMAGE_SIZE, MODEL_ID, PATCH_VALUES, SEED, TOKEN_DIM, TOKENS } from "./sim01-spec.ts";
+import type { World } from "./world.ts";
+
+/** The embedding space sim01's vectors live in: the stand-in CLIP's tokens. */
+export const SIM_SPACE = "sim01-clip-standin";
+
+/** A numpy .npy (format 1.0) of uint8 in C order, padded so the data starts at 64 bytes as numpy does. */
+export function uint8Npy(values: Uint8Array, shape: number[]): Buffer {
+  let header = `{'descr': '|u1', 'fortran_order': False, 'shape': (${shape.join(", ")}), }`;
+  header += " ".repeat((64 - ((10 + header.length + 1) % 64)) % 64) + "\n";
+  const prefix = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0, 0, 0]);
+  prefix.writeUInt16LE(header.length, 8);
+  return Buffer.concat([prefix, Buffer.from(header, "latin1"), values]);
+}
+
+const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
+
+export function manifestFor(fit: RidgeFit, voxels: number, files: Record<string, string>): BundleManifest {
+  const tokens = (normalization: "none" | "flatten_l2") => ({
+    tokens: TOKENS,
+    dim: TOKEN_DIM,
+    space: SIM_SPACE,
+    normalization,
+  });
+  const embeddingShape = ["batch", TOKENS, TOKEN_DIM];
+  return {
+    schema_version: 1,
+    id: MODEL_ID,
+    family: "mindeye1",
+    subject: MODEL_ID,
+    version: "1",
+    input: { voxels, dtype: "float32", grid: GRID, mask: { file: "mask.npy", format: "npy", order: "C" } },
+    embeddings: { backbone: tokens("none"), retrieval: tokens("flatten_l2"), clip_image: tokens("none") },
+    graphs: {
+      voxel2clip: {
+        file: "voxel2clip.onnx",
+        external_data: [],
+        precision: "float32",
+        parameters: fit.weights.length + fit.bias.length,
+        inputs: [{ name: "voxels", dtype: "float32", shape: ["batch", voxels] }],
+        outputs: [
+          { name: "backbone", dtype: "float32", shape: embeddingShape },
+          { name: "retrieval", dtype: "float32", shape: embeddingShape },
+        ],
+      },
+      clip_image: {
+        file: "clip_image.onnx",
+        external_data: [],
+        precision: "float32",
+        parameters: 2 * PATCH_VALUES * TOKEN_DIM,
+        inputs: [{ name: "image", dtype: "float32", shape: ["batch", 3, IMAGE_SIZE, IMAGE_SIZE] }],
+        outputs: [{ name: "embedding", dtype: "float32", shape: embeddingShape }],
+      },
+    },
+    sampler: {},
+    source: {
+      checkpoints: [],
+      random_init: false,
+      seed: SEED,
+      config: `sim01: ridge on per-session z-scored training trials, lambda ${fit.lambda.toPrecision(6)} (${fit.relativeLambda} x mean eigenvalue)`,
+      torch: "none (graphs built in TypeScript with onnx-proto)",
+      onnx_opset: 13,
+    },
+    files,
+  };
+}
+
+/** Writes the bundle folder afresh; returns its manifest. */
+export async function writeBundle(dir: string, world: World, fit: RidgeFit): Promise<BundleManifest> {
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true });
+  const voxels = world.subject.roiFileOffsets.length;
+  const contents: Record<string, Uint8Array> = {
+    "clip_image.onnx": clipImageGraph(world.encoder),
+    "mask.npy": uint8Npy(world.subject.mask, GRID),
+    "voxel2clip.onnx": voxel2clipGraph(fit, voxels),
+  };
+  const files: Record<string, string> = {};
+  for (const [name, bytes] of Object.entries(contents)) {
+    await writeFile(join(dir, name), bytes);
+    files[name] = sha256(bytes);
+  }
+  const manifest = manifestFor(fit, voxels, files);
+  await writeFile(join(dir, "manifest.json"), `${JSON.stringify(manifest, null, 2)}\n`);
+  return manifest;
+}

@@ -1,0 +1,228 @@
+/**
+ * sim01 end to end in one process: generated once into a temp dir (about a minute), then checked the way
+ * the service will use it: the bundle verifies, its graphs run in ONNX Runtime, the NSD-style files read back
+ * through core/betas, and held-out trials prepared as the service prepares uploads retrieve their image.
+ */
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as ort from "onnxruntime-node";
+import sharp from "sharp";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  extractMaskedVoxels,
+  type InputSpace,
+  iterateTrials,
+  openBetaFile,
+  type PreprocessingRequest,
+  preprocessBetas,
+} from "../../core/betas/index.ts";
+import { LocalVectorStore } from "../../core/search/embedded/local-vector-store.ts";
+import { loadBundle } from "../bundles/load-bundle.ts";
+import { repeatGroups } from "./design.ts";
+import { imageTensor } from "./encoder.ts";
+import { ensureSim01, type Sim01 } from "./ensure-sim01.ts";
+import { exportTrials } from "./export-trials.ts";
+import { niftiInt16 } from "./nsd-writers.ts";
+import { clipImageGraph } from "./onnx-graphs.ts";
+import { Prng } from "./prng.ts";
+import { EMBEDDING_VALUES, GRID, IMAGE_SIZE, STIMULUS_INDEX, TEST_STIMULI } from "./sim01-spec.ts";
+import { readStimulusFiles } from "./stimulus-files.ts";
+import { maskedVoxels } from "./voxel-matrix.ts";
+import { buildWorld, type World } from "./world.ts";
+
+let dataDir = "";
+let sim: Sim01;
+let store: LocalVectorStore;
+let space: InputSpace;
+let world: World;
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), "sim01-"));
+  store = new LocalVectorStore(join(dataDir, "indexes"), "exact");
+  sim = await ensureSim01(dataDir, { vectorStore: store });
+  const { manifest } = await loadBundle(sim.bundleDir);
+  const maskFile = await openBetaFile(join(sim.bundleDir, manifest.input.mask!.file));
+  let mask: Float32Array | undefined;
+  for await (const volume of iterateTrials(maskFile)) mask = volume;
+  await maskFile.close();
+  space = { voxels: manifest.input.voxels, grid: manifest.input.grid!, mask: mask! };
+  world = buildWorld();
+}, 600_000);
+
+afterAll(async () => {
+  await store?.close();
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+});
+
+describe("sim01 files", () => {
+  it("is a bundle that passes loadBundle, with voxel2clip and clip_image", async () => {
+    const bundle = await loadBundle(sim.bundleDir);
+    expect(bundle.manifest).toMatchObject({ id: "sim01", family: "mindeye1", subject: "sim01" });
+    expect(Object.keys(bundle.graphs).sort()).toEqual(["clip_image", "voxel2clip"]);
+    expect(bundle.manifest.embeddings.retrieval!.normalization).toBe("flatten_l2");
+    expect(space.voxels).toBe(world.subject.roiFileOffsets.length);
+    expect(Array.from(space.mask!).filter((v) => v > 0)).toHaveLength(space.voxels);
+  });
+
+  it("is reused by a second call", async () => {
+    const again = await ensureSim01(dataDir, { vectorStore: store });
+    expect(again.generated).toBe(false);
+    expect(again.truth).toEqual(sim.truth);
+    expect((await store.list()).find((i) => i.name === STIMULUS_INDEX)?.count).toBe(3000);
+  });
+
+  it("is deterministic: the world rebuilt from the seed gives the same bytes", async () => {
+    const bundleFile = await readFile(join(sim.bundleDir, "clip_image.onnx"));
+    expect(Buffer.from(clipImageGraph(world.encoder)).equals(bundleFile)).toBe(true);
+    const [first] = sim.truth.sessions;
+    const session = world.design.sessions.findIndex((s) => s.heldOut);
+    const nifti = await readFile(join(sim.sessionsDir, first!.file));
+    expect(niftiInt16(world.sessionBetas[session]!, GRID).equals(nifti)).toBe(true);
+    const png = await sharp(world.pixels[7]!, { raw: { width: IMAGE_SIZE, height: IMAGE_SIZE, channels: 3 } })
+      .png({ compressionLevel: 9 })
+      .toBuffer();
+    expect(png.equals(await readFile(join(sim.stimuliDir, "s0007.png")))).toBe(true);
+  });
+
+  it("runs the clip_image graph in ONNX Runtime to the embeddings computed in TypeScript", async () => {
+    const { embeddings } = await readStimulusFiles(sim.stimuliDir);
+    const picks = [0, 1, 2, 500, 1999, 2999];
+    const input = new Float32Array(picks.length * 3 * IMAGE_SIZE * IMAGE_SIZE);
+    for (const [k, s] of picks.entries()) {
+      const png = join(sim.stimuliDir, `s${String(s).padStart(4, "0")}.png`);
+      const { data } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
+      input.set(imageTensor(new Uint8Array(data)), k * 3 * IMAGE_SIZE * IMAGE_SIZE);
+    }
+    const session = await ort.InferenceSession.create(join(sim.bundleDir, "clip_image.onnx"));
+    const { embedding } = await session.run({
+      image: new ort.Tensor("float32", input, [picks.length, 3, IMAGE_SIZE, IMAGE_SIZE]),
+    });
+    const onnx = embedding!.data as Float32Array;
+    let maxDiff = 0;
+    for (const [k, s] of picks.entries()) {
+      for (let j = 0; j < EMBEDDING_VALUES; j++) {
+        maxDiff = Math.max(
+          maxDiff,
+          Math.abs(onnx[k * EMBEDDING_VALUES + j]! - embeddings[s * EMBEDDING_VALUES + j]!),
+        );
+      }
+    }
+    expect(maxDiff).toBeLessThan(1e-5);
+    await session.release();
+  });
+
+  it.each(["file", "hdf5"] as const)(
+    "reads the held-out %s back through core/betas as NSD's int16 x300",
+    async (kind) => {
+      const [first] = sim.truth.sessions;
+      const file = await openBetaFile(join(sim.sessionsDir, first![kind]!));
+      const trials = first!.stimulus.length;
+      expect(file.dtype).toBe("<i2");
+      expect(file.scaling).toBeNull();
+      expect(file.grid).toEqual(GRID);
+      expect(file.shape).toEqual(kind === "file" ? [...GRID, trials] : [trials, GRID[2], GRID[1], GRID[0]]);
+      const matrix = await extractMaskedVoxels(file, space);
+      await file.close();
+      const session = world.design.sessions.findIndex((s) => s.heldOut);
+      expect(matrix.data).toEqual(
+        maskedVoxels(world.sessionBetas[session]!, world.subject.roiFileOffsets).data,
+      );
+      const prepared = preprocessBetas(matrix, { scale: "auto" }, file);
+      expect(prepared.applied.scale.divisor).toBe(300);
+    },
+  );
+
+  it("exports the held-out trials with truth.json", async () => {
+    const out = join(dataDir, "export");
+    const truth = await exportTrials(dataDir, out);
+    expect(truth).toMatchObject({ model: "sim01", index: STIMULUS_INDEX });
+    expect(truth.sessions.map((s) => s.stimulus)).toEqual(sim.truth.sessions.map((s) => s.stimulus));
+    const written = JSON.parse(await readFile(join(out, "truth.json"), "utf8"));
+    expect(written).toEqual(truth);
+    for (const s of truth.sessions) {
+      expect((await readFile(join(out, s.file))).equals(await readFile(join(sim.sessionsDir, s.file)))).toBe(
+        true,
+      );
+      const ids = repeatGroups(s.stimulus);
+      expect(ids.every((g) => g.trials.length === 3)).toBe(true);
+    }
+  });
+});
+
+describe("sim01 retrieval of held-out trials (in process)", () => {
+  /** Top-1 accuracy over the test images, each query its 3 repeats averaged, among the 300 test images. */
+  async function top1(preprocessing: PreprocessingRequest, shuffle = false): Promise<number> {
+    const session = await ort.InferenceSession.create(join(sim.bundleDir, "voxel2clip.onnx"));
+    const index = await store.open(STIMULUS_INDEX);
+    let correct = 0;
+    let total = 0;
+    const permutation = shuffledOrder(space.voxels);
+    for (const held of sim.truth.sessions) {
+      const file = await openBetaFile(join(sim.sessionsDir, held.file));
+      const matrix = await extractMaskedVoxels(file, space);
+      await file.close();
+      if (shuffle) permuteColumns(matrix.data, space.voxels, permutation);
+      const groups = repeatGroups(held.stimulus);
+      const prepared = preprocessBetas(
+        matrix,
+        { ...preprocessing, average: groups.map((g) => g.trials) },
+        file,
+      );
+      const { retrieval } = await session.run({
+        voxels: new ort.Tensor("float32", prepared.data, prepared.shape),
+      });
+      const vectors = retrieval!.data as Float32Array;
+      const queries = groups.map((_, g) => vectors.slice(g * EMBEDDING_VALUES, (g + 1) * EMBEDDING_VALUES));
+      const hits = await index.queryBatch(queries, { k: 1, filter: { split: "test" } });
+      hits.forEach(([hit], g) => {
+        if (hit?.id === groups[g]!.stimulus) correct++;
+        total++;
+      });
+    }
+    await index.close();
+    await session.release();
+    expect(total).toBe(TEST_STIMULI);
+    return correct / total;
+  }
+
+  it("finds the seen image far above chance (1/300) when z-scored per session", async () => {
+    const accuracy = await top1({ scale: "auto", zscore: "session" });
+    console.log(
+      `sim01 top-1 among ${TEST_STIMULI}: ${accuracy.toFixed(3)} (chance ${(1 / TEST_STIMULI).toFixed(4)})`,
+    );
+    expect(accuracy).toBeGreaterThan(0.6);
+    expect(accuracy).toBeLessThan(1);
+  });
+
+  it("falls to chance with voxels shuffled within the mask", async () => {
+    const accuracy = await top1({ scale: "auto", zscore: "session" }, true);
+    console.log(`sim01 top-1, voxels shuffled: ${accuracy.toFixed(3)}`);
+    expect(accuracy).toBeLessThan(0.03);
+  });
+
+  it("falls to chance without per-session z-scoring", async () => {
+    const accuracy = await top1({ scale: "auto", zscore: "none" });
+    console.log(`sim01 top-1, no z-scoring: ${accuracy.toFixed(3)}`);
+    expect(accuracy).toBeLessThan(0.03);
+  });
+});
+
+/** Byte equality; vitest's toEqual walks large typed arrays element by element, far too slowly. */
+function sameBytes(a: Float32Array, b: Float32Array): boolean {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(
+    Buffer.from(b.buffer, b.byteOffset, b.byteLength),
+  );
+}
+
+function shuffledOrder(n: number): number[] {
+  return new Prng(12345).shuffle(Array.from({ length: n }, (_, i) => i));
+}
+
+function permuteColumns(data: Float32Array, cols: number, order: readonly number[]): void {
+  const row = new Float32Array(cols);
+  for (let start = 0; start < data.length; start += cols) {
+    row.set(data.subarray(start, start + cols));
+    for (let c = 0; c < cols; c++) data[start + c] = row[order[c]!]!;
+  }
+}
