@@ -1,11 +1,13 @@
-import { access, readdir, writeFile } from "node:fs/promises";
+import { access, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { ApiKeyStore } from "../core/auth/api-keys.ts";
 import type { Config } from "../core/config.ts";
-import { type JobHandler, startJobWorker } from "../core/jobs/job-worker.ts";
+import { batchJobHandlers } from "../core/inference/batch-jobs.ts";
+import { startJobWorker } from "../core/jobs/job-worker.ts";
 import { startWebhookDispatcher } from "../core/jobs/webhook-dispatcher.ts";
 import { buildServices, webhookUrlPolicy } from "../functions/build-services.ts";
 import type { AppServices } from "../functions/services.ts";
+import { resolveBundleDirs } from "../gpu-worker/runtime/bundle-source.ts";
 import { ModelServer } from "../gpu-worker/runtime/model-server.ts";
 import { createLogger } from "./logger.ts";
 
@@ -16,16 +18,18 @@ export interface Embedded {
 }
 
 /**
- * Everything `mindeye serve` runs in one process, on the configured or embedded backends: the API, a job
- * worker for the kinds in `jobHandlers`, and the webhook dispatcher.
+ * Everything `mindeye serve` runs in one process, on the configured or embedded backends: the models, the
+ * API, a job worker for batch embeddings and retrievals, and the webhook dispatcher.
  */
-export async function startEmbedded(
-  config: Config,
-  jobHandlers: Record<string, JobHandler> = {},
-): Promise<Embedded> {
+export async function startEmbedded(config: Config): Promise<Embedded> {
   const log = createLogger(config.LOG_LEVEL);
   const models = await ModelServer.open({
-    bundleDirs: await localBundleDirs(config.MODEL_BUNDLES ?? path.join(config.dataDir, "bundles")),
+    bundleDirs: await resolveBundleDirs(config.MODEL_BUNDLES ?? path.join(config.dataDir, "bundles"), {
+      cacheDir: path.join(config.dataDir, "bundle-cache"),
+      region: config.AWS_REGION,
+      s3Endpoint: config.S3_ENDPOINT,
+      log,
+    }),
     providers: config.ORT_PROVIDERS,
     intraOpThreads: config.ORT_INTRA_OP_THREADS || undefined,
     batch: {
@@ -37,8 +41,15 @@ export async function startEmbedded(
   });
   const built = await buildServices(config, log, models);
   if (config.embedded) await ensureLocalKey(config.dataDir, built.services.apiKeys);
-  const { db } = built.services;
-  const worker = await startJobWorker({ db, handlers: jobHandlers, log });
+  const { db, inference, uploads, blobs, vectors, limits } = built.services;
+  const handlers = batchJobHandlers({
+    inference,
+    uploads,
+    blobs,
+    vectors,
+    decodedMaxBytes: limits.decodedMaxBytes,
+  });
+  const worker = await startJobWorker({ db, handlers, log });
   const dispatcher = await startWebhookDispatcher({ db, policy: webhookUrlPolicy(config), log });
   return {
     ...built,
@@ -50,23 +61,6 @@ export async function startEmbedded(
       await models.close();
     },
   };
-}
-
-/** Sub-folders of `root` that hold a bundle manifest. */
-async function localBundleDirs(root: string): Promise<string[]> {
-  const entries = await readdir(root, { withFileTypes: true }).catch(() => []);
-  const dirs = entries.filter((e) => e.isDirectory()).map((e) => path.join(root, e.name));
-  const withManifest = await Promise.all(
-    dirs.map(async (d) =>
-      (await access(path.join(d, "manifest.json")).then(
-        () => true,
-        () => false,
-      ))
-        ? d
-        : null,
-    ),
-  );
-  return withManifest.filter((d): d is string => d !== null).sort();
 }
 
 /** On the first start of the embedded default, a lab `local` gets a key, saved beside the data (mode 600). */

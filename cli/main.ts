@@ -2,8 +2,11 @@ import { Command, CommanderError } from "commander";
 import { ConfigError } from "../core/config.ts";
 import { ApiError } from "../core/contracts/errors.ts";
 import { DataDirInUseError } from "../core/data-dir.ts";
+import { ingestCommand } from "./commands/ingest.ts";
 import { keysCommand } from "./commands/keys.ts";
 import { serveCommand } from "./commands/serve.ts";
+import { simCommand } from "./commands/sim.ts";
+import { workerCommand } from "./commands/worker.ts";
 
 const program = new Command("mindeye")
   .description("mindeye-serve: decode fMRI betas with the MindEye models")
@@ -12,6 +15,9 @@ const program = new Command("mindeye")
 
 program.addCommand(serveCommand());
 program.addCommand(keysCommand());
+program.addCommand(workerCommand());
+program.addCommand(ingestCommand());
+program.addCommand(simCommand());
 
 try {
   await program.parseAsync(process.argv);

@@ -11,6 +11,7 @@ import { JobStore } from "../core/jobs/job-store.ts";
 import { WebhookDeliveries } from "../core/jobs/webhook-deliveries.ts";
 import { WebhookSecretStore } from "../core/jobs/webhook-secrets.ts";
 import type { WebhookUrlPolicy } from "../core/jobs/webhook-url-guard.ts";
+import { openVectorStore } from "../core/search/open-vector-store.ts";
 import { openBlobStore, verifyLocalPresignedUrl } from "../core/storage/open-blob-store.ts";
 import { UploadStore } from "../core/uploads/upload-store.ts";
 import { HttpMetrics } from "./metrics.ts";
@@ -47,6 +48,7 @@ export async function buildServices(
     s3Endpoint: config.S3_ENDPOINT,
     region: config.AWS_REGION,
   });
+  const vectors = openVectorStore(config);
   const scalarScript = require.resolve("@scalar/api-reference/browser/standalone.js");
   const services: AppServices = {
     version: VERSION,
@@ -55,6 +57,7 @@ export async function buildServices(
     blobs,
     uploads: new UploadStore(db),
     inference,
+    vectors,
     jobs: new JobStore(db, webhookUrlPolicy(config)),
     idempotency: new IdempotencyStore(db),
     webhookSecrets: new WebhookSecretStore(db),
@@ -83,5 +86,12 @@ export async function buildServices(
         : undefined,
     docsScript: async () => new Uint8Array(await readFile(scalarScript)),
   };
-  return { services, publicUrl, close: () => db.close() };
+  return {
+    services,
+    publicUrl,
+    async close() {
+      await vectors.close();
+      await db.close();
+    },
+  };
 }

@@ -6,7 +6,11 @@ import type { EmbeddingOutput, Tensor } from "../../core/inference/inference.ts"
 import { prepareBetas } from "../../core/inference/prepare-betas.ts";
 import { betasSourceOf, inlineSource } from "../betas-source.ts";
 import type { App, AppEnv } from "../env.ts";
+import { JobResource, jobCreatedResponses } from "../jobs/job-schemas.ts";
+import { parsePrefer } from "../jobs/prefer.ts";
+import { respondWithJob } from "../jobs/respond-with-job.ts";
 import { limitBody } from "../middleware/body-limit.ts";
+import { IdempotencyKeyHeaders } from "../middleware/idempotency.ts";
 import { EmbeddingRequest, EmbeddingResponse } from "../schemas/embeddings.ts";
 import { problemResponses } from "../schemas/problem.ts";
 
@@ -19,11 +23,13 @@ const route = createRoute({
   summary: "Map betas into the model's CLIP space (backbone and/or retrieval embeddings)",
   description:
     "Send JSON, or an `application/x-npy` body of [trials, voxels] with `?model=`. Ask for `.npy` back with " +
-    "`Accept: application/x-npy` (one output) or `encoding`.",
+    "`Accept: application/x-npy` (one output) or `encoding`. With `Prefer: respond-async`, or more trials than a " +
+    "synchronous call takes, it runs as a job (202) whose outputs are .npy files.",
   middleware: [
     limitBody(32 * 1024 ** 2, "Upload large sessions (POST /v1/uploads) and send their upload_id."),
   ] as const,
   request: {
+    headers: IdempotencyKeyHeaders,
     query: z.object({
       model: z.string().optional().openapi({ description: "With an application/x-npy body" }),
       outputs: z
@@ -75,6 +81,25 @@ async function parseRequest(c: Context<AppEnv>): Promise<ParsedRequest> {
   return { ...body, source: betasSourceOf(body.betas, limits.syncBodyBytes / 4) };
 }
 
+/** Async when asked (`Prefer: respond-async`) or when there are more trials than a synchronous call takes. */
+async function shouldRunAsync(c: Context<AppEnv>, request: ParsedRequest): Promise<boolean> {
+  if (parsePrefer(c.req.header("prefer")).respondAsync) return true;
+  const { source } = request;
+  const trials =
+    source.kind === "inline"
+      ? source.matrix.shape[0]
+      : (source.trials?.length ??
+        (await c.var.services.uploads.getReady(c.var.lab.id, source.uploadId)).summary.trials);
+  const large = trials > c.var.services.limits.syncMaxTrials;
+  if (large && (c.req.header("content-type") ?? "").startsWith(NPY)) {
+    throw new ApiError(
+      "sync_limit_exceeded",
+      `This body has ${trials} trials; a synchronous call takes at most ${c.var.services.limits.syncMaxTrials}. Upload it and send {"betas": {"upload_id": ...}}: larger requests run as jobs.`,
+    );
+  }
+  return large;
+}
+
 function chooseEncoding(c: Context<AppEnv>, requested: "json" | "base64" | "npy" | undefined) {
   if (requested) return requested;
   return (c.req.header("accept") ?? "").includes(NPY) ? "npy" : "json";
@@ -85,6 +110,10 @@ export function registerCreateEmbeddings(app: App): void {
     const started = performance.now();
     const request = await parseRequest(c);
     const { inference, uploads, blobs, limits } = c.var.services;
+    if (await shouldRunAsync(c, request)) {
+      const { source: _source, encoding: _encoding, webhook, ...rest } = request;
+      return respondWithJob(c, { kind: "embeddings", inputs: { ...rest, lab_id: c.var.lab.id }, webhook });
+    }
     const encoding = chooseEncoding(c, request.encoding);
     if (encoding === "npy" && request.outputs.length !== 1) {
       throw new ApiError(

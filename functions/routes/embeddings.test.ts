@@ -84,7 +84,7 @@ describe("POST /v1/embeddings: the three input encodings reproduce PyTorch", () 
       method: "POST",
       key,
       headers: { "content-type": "application/x-npy", accept: "application/x-npy" },
-      body: encodeNpy(voxels.data, voxels.shape) as Uint8Array<ArrayBuffer>,
+      body: encodeNpy(voxels.data, voxels.shape),
     });
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toBe("application/x-npy");
@@ -186,13 +186,18 @@ describe("POST /v1/embeddings: errors", () => {
     expect(huge.status).toBe(413);
   });
 
-  it("refuses more trials than a synchronous request takes, pointing to async", async () => {
-    const rows = Array.from({ length: 65 }, () => Array.from({ length: 40 }, () => 0.1));
-    const res = await post({ model: TINY_MODEL, betas: { values: rows } });
+  it("refuses an .npy body above the synchronous trial limit, pointing to uploads and jobs", async () => {
+    const data = new Float32Array(65 * 40).fill(0.1);
+    const res = await h.request(`/v1/embeddings?model=${TINY_MODEL}`, {
+      method: "POST",
+      key,
+      headers: { "content-type": "application/x-npy" },
+      body: encodeNpy(data, [65, 40]),
+    });
     expect(res.status).toBe(413);
     const body = (await res.json()) as { code: string; detail: string };
     expect(body.code).toBe("sync_limit_exceeded");
-    expect(body.detail).toContain("respond-async");
+    expect(body.detail).toContain("upload_id");
   });
 });
 

@@ -1,8 +1,9 @@
 import { z } from "@hono/zod-openapi";
+import { webhookSubscriptionInputSchema } from "../../core/contracts/jobs.ts";
 import { TensorJsonSchema } from "../../core/contracts/tensor.ts";
 
-// Plain zod (core has no OpenAPI dependency); zod-openapi documents it inline.
-export const Tensor = TensorJsonSchema;
+// core's schema is plain zod; rebuilt here as a union that carries OpenAPI metadata.
+export const Tensor = z.union(TensorJsonSchema.options).openapi("Tensor");
 
 export const UploadBetas = z
   .object({
@@ -59,6 +60,10 @@ export const EmbeddingRequest = z
       .enum(["json", "base64", "npy"])
       .optional()
       .openapi({ description: "Default from Accept, else json" }),
+    webhook: z
+      .object(webhookSubscriptionInputSchema.shape)
+      .optional()
+      .openapi({ description: "Announce the job's events (when it runs as a job)" }),
   })
   .openapi("EmbeddingRequest");
 

@@ -1,0 +1,96 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { batchJobHandlers } from "../../core/inference/batch-jobs.ts";
+import { type JobWorker, startJobWorker } from "../../core/jobs/job-worker.ts";
+import { parseNpy } from "../../gpu-worker/bundles/npy.ts";
+import { createHarness, type Harness, TINY_MODEL } from "../../test/helpers/harness.ts";
+
+let h: Harness;
+let key: string;
+let worker: JobWorker;
+beforeAll(async () => {
+  h = await createHarness();
+  key = await h.keyFor("lab-async");
+  const { inference, uploads, blobs, vectors, limits } = h.services;
+  worker = await startJobWorker({
+    db: h.db,
+    handlers: batchJobHandlers({
+      inference,
+      uploads,
+      blobs,
+      vectors,
+      decodedMaxBytes: limits.decodedMaxBytes,
+    }),
+    pollMs: 50,
+  });
+});
+afterAll(async () => {
+  await worker.stop();
+  await h.close();
+});
+
+const rows = (n: number) =>
+  Array.from({ length: n }, (_, i) => Array.from({ length: 40 }, (_, j) => Math.cos(i * 0.37 + j * 0.11)));
+const post = (body: unknown, headers: Record<string, string> = {}) =>
+  h.request("/v1/embeddings", {
+    method: "POST",
+    key,
+    headers: { "content-type": "application/json", ...headers },
+    body: JSON.stringify(body),
+  });
+
+type Job = {
+  id: string;
+  status: string;
+  urls: { get: string };
+  outputs: { files: Record<string, { url: string }>; trials: number };
+};
+
+describe("POST /v1/embeddings as a job", () => {
+  it("runs with Prefer: respond-async and writes .npy outputs equal to the synchronous answer", async () => {
+    const betas = { values: rows(5) };
+    const sync = (await (await post({ model: TINY_MODEL, betas })).json()) as {
+      outputs: { retrieval: { values: number[][][] } };
+    };
+    const res = await post({ model: TINY_MODEL, betas }, { prefer: "respond-async, wait=30" });
+    expect(res.status).toBe(200);
+    const job = (await res.json()) as Job;
+    expect(job.status).toBe("succeeded");
+    expect(job.outputs.trials).toBe(5);
+    const file = await h.app.request(job.outputs.files.retrieval!.url);
+    expect(file.status).toBe(200);
+    const npy = parseNpy(Buffer.from(await file.arrayBuffer()));
+    expect(npy.shape).toEqual([5, 5, 16]);
+    expect(Array.from(npy.data)).toEqual(
+      Array.from(Float32Array.from(sync.outputs.retrieval.values.flat(2))),
+    );
+  });
+
+  it("switches to a job above the synchronous trial limit, and answers 202 at once", async () => {
+    const res = await post({ model: TINY_MODEL, betas: { values: rows(70) } });
+    expect(res.status).toBe(202);
+    const job = (await res.json()) as Job;
+    expect(job.urls.get).toContain(`/v1/jobs/${job.id}`);
+    await expect
+      .poll(async () => ((await (await h.request(`/v1/jobs/${job.id}`, { key })).json()) as Job).status, {
+        timeout: 20_000,
+      })
+      .toBe("succeeded");
+  });
+
+  it("creates one job for repeated requests with one Idempotency-Key", async () => {
+    const body = { model: TINY_MODEL, betas: { values: rows(2) } };
+    const headers = { prefer: "respond-async", "idempotency-key": "embed-once" };
+    const first = (await (await post(body, headers)).json()) as Job;
+    const again = await post(body, headers);
+    expect(again.headers.get("idempotent-replayed")).toBe("true");
+    expect(((await again.json()) as Job).id).toBe(first.id);
+  });
+
+  it("keeps another lab out of the job", async () => {
+    const job = (await (
+      await post({ model: TINY_MODEL, betas: { values: rows(1) } }, { prefer: "respond-async" })
+    ).json()) as Job;
+    const other = await h.keyFor("lab-async-other");
+    expect((await h.request(`/v1/jobs/${job.id}`, { key: other })).status).toBe(404);
+  });
+});
