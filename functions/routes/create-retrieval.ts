@@ -1,11 +1,16 @@
-import { createRoute } from "@hono/zod-openapi";
+import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import { ApiError } from "../../core/contracts/errors.ts";
 import { decodeTensor } from "../../core/contracts/tensor.ts";
 import { retrievalQueries, rowsOf } from "../../core/inference/embed-for-search.ts";
 import type { PayloadFilter } from "../../core/search/vector-index.ts";
 import { betasSourceOf } from "../betas-source.ts";
-import type { App } from "../env.ts";
+import type { App, AppEnv } from "../env.ts";
+import { JobResource, jobCreatedResponses } from "../jobs/job-schemas.ts";
+import { parsePrefer } from "../jobs/prefer.ts";
+import { respondWithJob } from "../jobs/respond-with-job.ts";
 import { limitBody } from "../middleware/body-limit.ts";
+import { IdempotencyKeyHeaders } from "../middleware/idempotency.ts";
 import { problemResponses } from "../schemas/problem.ts";
 import { RetrievalRequest, RetrievalResponse } from "../schemas/retrievals.ts";
 
@@ -15,15 +20,32 @@ const route = createRoute({
   tags: ["retrievals"],
   summary: "Nearest images in an index to the brain embedding of each trial (or to given embeddings)",
   middleware: [limitBody(32 * 1024 ** 2)] as const,
-  request: { body: { content: { "application/json": { schema: RetrievalRequest } }, required: true } },
+  request: {
+    headers: IdempotencyKeyHeaders,
+    body: { content: { "application/json": { schema: RetrievalRequest } }, required: true },
+  },
   responses: {
     200: {
-      description: "The k best hits per query",
-      content: { "application/json": { schema: RetrievalResponse } },
+      description: "The k best hits per query (or, run as a job with `Prefer: wait=N`, the finished job)",
+      content: { "application/json": { schema: z.union([RetrievalResponse, JobResource]) } },
     },
+    202: jobCreatedResponses[202],
     ...problemResponses(400, 401, 404, 409, 413, 422, 502, 503),
   },
 });
+
+/** Betas of more trials than a synchronous call takes, or `Prefer: respond-async`, run as a job. */
+async function runsAsync(c: Context<AppEnv>, betas: NonNullable<z.infer<typeof RetrievalRequest>["betas"]>) {
+  if (parsePrefer(c.req.header("prefer")).respondAsync) return true;
+  const trials =
+    "upload_id" in betas
+      ? (betas.trials?.length ??
+        (await c.var.services.uploads.getReady(c.var.lab.id, betas.upload_id)).summary.trials)
+      : "values" in betas
+        ? betas.values.length
+        : betas.shape[0]!;
+  return trials > c.var.services.limits.syncMaxTrials;
+}
 
 export function registerCreateRetrieval(app: App): void {
   app.openapi(route, async (c) => {
@@ -36,6 +58,10 @@ export function registerCreateRetrieval(app: App): void {
       );
     }
     const index = await vectors.open(body.index);
+    if (body.betas && body.model && (await runsAsync(c, body.betas))) {
+      const { embedding: _embedding, webhook, ...rest } = body;
+      return respondWithJob(c, { kind: "retrievals", inputs: { ...rest, lab_id: c.var.lab.id }, webhook });
+    }
     let queries: Float32Array[];
     let preprocessing: Record<string, unknown> | null = null;
     if (body.betas) {

@@ -94,3 +94,31 @@ describe("POST /v1/embeddings as a job", () => {
     expect((await h.request(`/v1/jobs/${job.id}`, { key: other })).status).toBe(404);
   });
 });
+
+describe("POST /v1/retrievals as a job", () => {
+  it("writes each trial's hits to a JSON file", async () => {
+    const index = await h.services.vectors.create("async-images", { dim: 80, metric: "cosine" });
+    const sync = (await (await post({ model: TINY_MODEL, betas: { values: rows(3) } })).json()) as {
+      outputs: { retrieval: { values: number[][][] } };
+    };
+    await index.upsert(
+      sync.outputs.retrieval.values.map((v, i) => ({
+        id: i,
+        vector: Float32Array.from(v.flat()),
+        payload: { n: i },
+      })),
+    );
+    await index.flush();
+    const res = await h.request("/v1/retrievals", {
+      method: "POST",
+      key,
+      headers: { "content-type": "application/json", prefer: "respond-async, wait=30" },
+      body: JSON.stringify({ index: "async-images", k: 1, model: TINY_MODEL, betas: { values: rows(3) } }),
+    });
+    expect(res.status).toBe(200);
+    const job = (await res.json()) as Job;
+    const file = await h.app.request(job.outputs.files.results!.url);
+    const results = (await file.json()) as { results: { payload: { n: number } }[][] };
+    expect(results.results.map((r) => r[0]!.payload.n)).toEqual([0, 1, 2]);
+  });
+});

@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { webhookSubscriptionInputSchema } from "../../core/contracts/jobs.ts";
 import { Betas, Preprocessing, Tensor } from "./embeddings.ts";
 
 const PayloadValue = z.union([z.string(), z.number(), z.boolean(), z.null()]);
@@ -17,6 +18,10 @@ export const RetrievalRequest = z
       .record(z.string(), z.union([PayloadValue, z.object({ in: z.array(PayloadValue) })]))
       .optional()
       .openapi({ description: "Payload conditions, all of which must hold: equality, or {in: [...]}" }),
+    webhook: z
+      .object(webhookSubscriptionInputSchema.shape)
+      .optional()
+      .openapi({ description: "Announce the job's events (when it runs as a job)" }),
   })
   .openapi("RetrievalRequest");
 
