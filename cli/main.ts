@@ -1,7 +1,8 @@
 import { Command, CommanderError } from "commander";
-import { ConfigError } from "../core/config.ts";
+import { ConfigError, loadConfig } from "../core/config.ts";
 import { ApiError } from "../core/contracts/errors.ts";
 import { DataDirInUseError } from "../core/data-dir.ts";
+import { S3BlobStore } from "../core/storage/s3-blob-store.ts";
 import { ingestCommand } from "./commands/ingest.ts";
 import { keysCommand } from "./commands/keys.ts";
 import { serveCommand } from "./commands/serve.ts";
@@ -16,7 +17,14 @@ const program = new Command("mindeye")
 program.addCommand(serveCommand());
 program.addCommand(keysCommand());
 program.addCommand(workerCommand());
-program.addCommand(ingestCommand());
+program.addCommand(
+  ingestCommand({
+    openBlobStore: async (url) => {
+      const config = loadConfig();
+      return new S3BlobStore({ url, region: config.AWS_REGION, endpoint: config.S3_ENDPOINT });
+    },
+  }),
+);
 program.addCommand(simCommand());
 
 try {
