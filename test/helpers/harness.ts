@@ -11,6 +11,7 @@ import { JobStore } from "../../core/jobs/job-store.ts";
 import { WebhookDeliveries } from "../../core/jobs/webhook-deliveries.ts";
 import { WebhookSecretStore } from "../../core/jobs/webhook-secrets.ts";
 import type { WebhookUrlPolicy } from "../../core/jobs/webhook-url-guard.ts";
+import { LocalVectorStore } from "../../core/search/embedded/local-vector-store.ts";
 import { openBlobStore, verifyLocalPresignedUrl } from "../../core/storage/open-blob-store.ts";
 import { UploadStore } from "../../core/uploads/upload-store.ts";
 import { createApp } from "../../functions/app.ts";
@@ -74,6 +75,7 @@ export async function createHarness(
     blobs,
     uploads: new UploadStore(db),
     inference,
+    vectors: new LocalVectorStore(path.join(dataDir, "indexes")),
     jobs: new JobStore(db, TEST_WEBHOOK_POLICY),
     idempotency: new IdempotencyStore(db),
     webhookSecrets: new WebhookSecretStore(db),
@@ -104,6 +106,7 @@ export async function createHarness(
     },
     async close() {
       await inference.close();
+      await services.vectors.close();
       await db.close();
       await rm(dataDir, { recursive: true, force: true });
     },
