@@ -29,7 +29,9 @@ const launchTemplate = new aws.ec2.LaunchTemplate("GpuLaunchTemplate", {
   iamInstanceProfile: { arn: instanceProfile.arn },
   vpcSecurityGroupIds: network.securityGroups,
   userData: cluster.nodes.cluster.name.apply((name) =>
-    Buffer.from(`#!/bin/bash\necho ECS_CLUSTER=${name} >> /etc/ecs/ecs.config\necho ECS_ENABLE_GPU_SUPPORT=true >> /etc/ecs/ecs.config\n`).toString("base64"),
+    Buffer.from(
+      `#!/bin/bash\necho ECS_CLUSTER=${name} >> /etc/ecs/ecs.config\necho ECS_ENABLE_GPU_SUPPORT=true >> /etc/ecs/ecs.config\n`,
+    ).toString("base64"),
   ),
   blockDeviceMappings: [{ deviceName: "/dev/xvda", ebs: { volumeSize: 200, volumeType: "gp3" } }],
 });
@@ -70,7 +72,13 @@ const taskRole = new aws.iam.Role("WorkerTaskRole", {
       policy: bucket.arn.apply((arn) =>
         JSON.stringify({
           Version: "2012-10-17",
-          Statement: [{ Effect: "Allow", Action: ["s3:GetObject", "s3:PutObject", "s3:ListBucket"], Resource: [arn, `${arn}/*`] }],
+          Statement: [
+            {
+              Effect: "Allow",
+              Action: ["s3:GetObject", "s3:PutObject", "s3:ListBucket"],
+              Resource: [arn, `${arn}/*`],
+            },
+          ],
         }),
       ),
     },

@@ -62,7 +62,7 @@ export function batchJobHandlers(deps: PrepareDeps & { vectors: VectorStore }): 
         ctx.signal,
       );
       for (const name of outputs) {
-        (parts[name] ??= []).push(result.outputs[name]!.data);
+        parts[name] = [...(parts[name] ?? []), result.outputs[name]!.data];
         shapes[name] = [trials, ...result.outputs[name]!.shape.slice(1)];
       }
       await ctx.progress((start + count) / trials, `${start + count} of ${trials} trials embedded`);

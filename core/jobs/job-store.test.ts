@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { databaseBackends } from "../../test/helpers/databases.ts";
-import { webhookEventSchema } from "../contracts/jobs.ts";
 import type { Database } from "../db/database.ts";
 import { JobStore } from "./job-store.ts";
 import { createLab } from "./test-support/lab.ts";

@@ -6,7 +6,6 @@ import type { EmbeddingOutput, Tensor } from "../../core/inference/inference.ts"
 import { prepareBetas } from "../../core/inference/prepare-betas.ts";
 import { betasSourceOf, inlineSource } from "../betas-source.ts";
 import type { App, AppEnv } from "../env.ts";
-import { JobResource, jobCreatedResponses } from "../jobs/job-schemas.ts";
 import { parsePrefer } from "../jobs/prefer.ts";
 import { respondWithJob } from "../jobs/respond-with-job.ts";
 import { limitBody } from "../middleware/body-limit.ts";
