@@ -24,6 +24,6 @@ export async function exportTrials(
     sessions.push({ file, stimulus: session.stimulus });
   }
   const truth: TrialsTruth = { model: sim.truth.model, index: sim.truth.index, sessions };
-  await writeFile(join(out, TRUTH_FILE), `${JSON.stringify(truth, null, 1)}\n`);
+  await writeFile(join(out, TRUTH_FILE), `${JSON.stringify(truth)}\n`);
   return truth;
 }

@@ -3,6 +3,7 @@
  * the service will use it: the bundle verifies, its graphs run in ONNX Runtime, the NSD-style files read back
  * through core/betas, and held-out trials prepared as the service prepares uploads retrieve their image.
  */
+import { execFileSync } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -17,8 +18,10 @@ import {
   type PreprocessingRequest,
   preprocessBetas,
 } from "../../core/betas/index.ts";
+import { DEBIAN_PYTHON, hasDebianPython } from "../../core/betas/testing.ts";
 import { LocalVectorStore } from "../../core/search/embedded/local-vector-store.ts";
 import { loadBundle } from "../bundles/load-bundle.ts";
+import { ModelServer } from "../runtime/model-server.ts";
 import { repeatGroups } from "./design.ts";
 import { imageTensor } from "./encoder.ts";
 import { ensureSim01, type Sim01 } from "./ensure-sim01.ts";
@@ -125,13 +128,79 @@ describe("sim01 files", () => {
       const matrix = await extractMaskedVoxels(file, space);
       await file.close();
       const session = world.design.sessions.findIndex((s) => s.heldOut);
-      expect(matrix.data).toEqual(
-        maskedVoxels(world.sessionBetas[session]!, world.subject.roiFileOffsets).data,
-      );
+      const expected = maskedVoxels(world.sessionBetas[session]!, world.subject.roiFileOffsets).data;
+      expect(matrix.shape).toEqual([first!.stimulus.length, space.voxels]);
+      expect(sameBytes(matrix.data, expected)).toBe(true);
       const prepared = preprocessBetas(matrix, { scale: "auto" }, file);
       expect(prepared.applied.scale.divisor).toBe(300);
     },
   );
+
+  it.skipIf(!hasDebianPython())("reads back in nibabel and h5py as NSD's files do", async () => {
+    const [first] = sim.truth.sessions;
+    const script = [
+      "import sys, json, gzip, nibabel as nib, h5py, numpy as np",
+      "nii = nib.load(sys.argv[1]); data = np.asanyarray(nii.dataobj)",
+      "h5 = h5py.File(sys.argv[2], 'r')['betas'][()]",
+      "mask = np.load(sys.argv[3])",
+      "masked = np.moveaxis(data, -1, 0).reshape(data.shape[-1], -1)[:, mask.flatten() > 0]",
+      "raw = np.frombuffer(gzip.open(sys.argv[1]).read(120)[112:120], '<f4').tolist()  # scl_slope, scl_inter as stored",
+      "print(json.dumps({'dtype': str(data.dtype), 'h5_dtype': str(h5.dtype), 'stored_scaling': raw,",
+      "  'scaling': [v is None for v in nii.header.get_slope_inter()], 'h5_is_nifti_transposed': bool((h5 == data.T).all()),",
+      "  'masked_sum': int(masked.astype(np.int64).sum()), 'first': masked[0, :4].tolist()}))",
+    ].join("\n");
+    const out = execFileSync(DEBIAN_PYTHON, [
+      "-c",
+      script,
+      join(sim.sessionsDir, first!.file),
+      join(sim.sessionsDir, first!.hdf5!),
+      join(sim.bundleDir, "mask.npy"),
+    ]).toString();
+    const session = world.design.sessions.findIndex((s) => s.heldOut);
+    const ours = maskedVoxels(world.sessionBetas[session]!, world.subject.roiFileOffsets).data;
+    expect(JSON.parse(out)).toEqual({
+      dtype: "int16",
+      h5_dtype: "int16",
+      stored_scaling: [0, 0],
+      scaling: [true, true],
+      h5_is_nifti_transposed: true,
+      masked_sum: ours.reduce((a, b) => a + b, 0),
+      first: Array.from(ours.subarray(0, 4)),
+    });
+  });
+
+  it("is served by the ModelServer, mask included", async () => {
+    const server = await ModelServer.open({
+      bundleDirs: [sim.bundleDir],
+      providers: ["cpu"],
+      batch: { maxBatchRows: 16, maxDelayMs: 1, maxQueue: 64 },
+      log: { info: () => {}, warn: () => {} },
+    });
+    try {
+      const [model] = await server.listModels();
+      expect(model).toMatchObject({ id: "sim01", input: { voxels: space.voxels, grid: GRID } });
+      expect(Array.from((await server.getMask("sim01"))!)).toEqual(
+        Array.from(space.mask!, (v) => (v > 0 ? 1 : 0)),
+      );
+      const voxels = {
+        data: Float32Array.from({ length: 2 * space.voxels }, (_, i) => Math.sin(i)),
+        shape: [2, space.voxels],
+      };
+      const { outputs } = await server.embed("sim01", voxels, ["backbone", "retrieval"]);
+      const retrieval = outputs.retrieval!.data;
+      for (let row = 0; row < 2; row++) {
+        const flat = retrieval.subarray(row * EMBEDDING_VALUES, (row + 1) * EMBEDDING_VALUES);
+        expect(Math.hypot(...flat)).toBeCloseTo(1, 5);
+        const backbone = outputs.backbone!.data.subarray(
+          row * EMBEDDING_VALUES,
+          (row + 1) * EMBEDDING_VALUES,
+        );
+        expect(flat[3]! * Math.hypot(...backbone)).toBeCloseTo(backbone[3]!, 4);
+      }
+    } finally {
+      await server.close();
+    }
+  });
 
   it("exports the held-out trials with truth.json", async () => {
     const out = join(dataDir, "export");
