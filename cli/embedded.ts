@@ -1,14 +1,17 @@
 import { access, writeFile } from "node:fs/promises";
 import path from "node:path";
+import type { Logger } from "pino";
 import type { ApiKeyStore } from "../core/auth/api-keys.ts";
 import type { Config } from "../core/config.ts";
 import { batchJobHandlers } from "../core/inference/batch-jobs.ts";
+import { DeferredInference } from "../core/inference/deferred-inference.ts";
 import { startJobWorker } from "../core/jobs/job-worker.ts";
 import { startWebhookDispatcher } from "../core/jobs/webhook-dispatcher.ts";
 import { buildServices, webhookUrlPolicy } from "../functions/build-services.ts";
 import type { AppServices } from "../functions/services.ts";
 import { resolveBundleDirs } from "../gpu-worker/runtime/bundle-source.ts";
 import { ModelServer } from "../gpu-worker/runtime/model-server.ts";
+import { ensureSim01 } from "../gpu-worker/sim/ensure-sim01.ts";
 import { createLogger } from "./logger.ts";
 
 export interface Embedded {
@@ -23,23 +26,17 @@ export interface Embedded {
  */
 export async function startEmbedded(config: Config): Promise<Embedded> {
   const log = createLogger(config.LOG_LEVEL);
-  const models = await ModelServer.open({
-    bundleDirs: await resolveBundleDirs(config.MODEL_BUNDLES ?? path.join(config.dataDir, "bundles"), {
-      cacheDir: path.join(config.dataDir, "bundle-cache"),
-      region: config.AWS_REGION,
-      s3Endpoint: config.S3_ENDPOINT,
-      log,
-    }),
-    providers: config.ORT_PROVIDERS,
-    intraOpThreads: config.ORT_INTRA_OP_THREADS || undefined,
-    batch: {
-      maxBatchRows: config.BATCH_MAX_SIZE,
-      maxDelayMs: config.BATCH_MAX_DELAY_MS,
-      maxQueue: config.BATCH_MAX_QUEUE,
-    },
-    log,
+  // The API listens while the models load (the first start also generates sim01): /healthz answers at
+  // once, /readyz and model routes say not_ready until they are warm.
+  let settle!: { resolve: (m: ModelServer) => void; reject: (e: unknown) => void };
+  const loaded = new Promise<ModelServer>((resolve, reject) => {
+    settle = { resolve, reject };
   });
-  const built = await buildServices(config, log, models);
+  const built = await buildServices(config, log, new DeferredInference(loaded));
+  const loading = loadModels(config, built.services, log).then(settle.resolve, (error: Error) => {
+    log.error({ err: error }, "models failed to load");
+    settle.reject(error);
+  });
   if (config.embedded) await ensureLocalKey(config.dataDir, built.services.apiKeys);
   const { db, inference, uploads, blobs, vectors, limits } = built.services;
   const handlers = batchJobHandlers({
@@ -57,10 +54,38 @@ export async function startEmbedded(config: Config): Promise<Embedded> {
       // Both write to the database, so they stop before it closes.
       await worker.stop();
       await dispatcher.stop();
+      await loading;
+      await loaded.then((models) => models.close()).catch(() => {});
       await built.close();
-      await models.close();
     },
   };
+}
+
+async function loadModels(config: Config, services: AppServices, log: Logger): Promise<ModelServer> {
+  // Without configured bundles the service runs the simulated subject, generated on first start.
+  if (!config.MODEL_BUNDLES) {
+    const sim = await ensureSim01(config.dataDir, {
+      vectorStore: services.vectors,
+      log: { info: (message) => log.info(message) },
+    });
+    log.info({ model: sim.modelId, index: sim.index, generated: sim.generated }, "simulated subject ready");
+  }
+  return ModelServer.open({
+    bundleDirs: await resolveBundleDirs(config.MODEL_BUNDLES ?? path.join(config.dataDir, "bundles"), {
+      cacheDir: path.join(config.dataDir, "bundle-cache"),
+      region: config.AWS_REGION,
+      s3Endpoint: config.S3_ENDPOINT,
+      log,
+    }),
+    providers: config.ORT_PROVIDERS,
+    intraOpThreads: config.ORT_INTRA_OP_THREADS || undefined,
+    batch: {
+      maxBatchRows: config.BATCH_MAX_SIZE,
+      maxDelayMs: config.BATCH_MAX_DELAY_MS,
+      maxQueue: config.BATCH_MAX_QUEUE,
+    },
+    log,
+  });
 }
 
 /** On the first start of the embedded default, a lab `local` gets a key, saved beside the data (mode 600). */

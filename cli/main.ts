@@ -3,6 +3,7 @@ import { ConfigError, loadConfig } from "../core/config.ts";
 import { ApiError } from "../core/contracts/errors.ts";
 import { DataDirInUseError } from "../core/data-dir.ts";
 import { S3BlobStore } from "../core/storage/s3-blob-store.ts";
+import { demoCommand } from "./commands/demo.ts";
 import { ingestCommand } from "./commands/ingest.ts";
 import { keysCommand } from "./commands/keys.ts";
 import { serveCommand } from "./commands/serve.ts";
@@ -26,6 +27,7 @@ program.addCommand(
   }),
 );
 program.addCommand(simCommand());
+program.addCommand(demoCommand());
 
 try {
   await program.parseAsync(process.argv);

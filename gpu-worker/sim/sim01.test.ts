@@ -20,6 +20,7 @@ import {
 } from "../../core/betas/index.ts";
 import { DEBIAN_PYTHON, hasDebianPython } from "../../core/betas/testing.ts";
 import { LocalVectorStore } from "../../core/search/embedded/local-vector-store.ts";
+import { sharedSim01 } from "../../test/helpers/sim01-cache.ts";
 import { loadBundle } from "../bundles/load-bundle.ts";
 import { ModelServer } from "../runtime/model-server.ts";
 import { repeatGroups } from "./design.ts";
@@ -35,15 +36,17 @@ import { maskedVoxels } from "./voxel-matrix.ts";
 import { buildWorld, type World } from "./world.ts";
 
 let dataDir = "";
-let sim: Sim01;
+let indexDir = "";
+let sim: Sim01 & { dataDir: string };
 let store: LocalVectorStore;
 let space: InputSpace;
 let world: World;
 
 beforeAll(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), "sim01-"));
-  store = new LocalVectorStore(join(dataDir, "indexes"), "exact");
-  sim = await ensureSim01(dataDir, { vectorStore: store });
+  indexDir = await mkdtemp(join(tmpdir(), "sim01-indexes-"));
+  store = new LocalVectorStore(indexDir, "exact");
+  sim = await sharedSim01(store);
+  dataDir = sim.dataDir;
   const { manifest } = await loadBundle(sim.bundleDir);
   const maskFile = await openBetaFile(join(sim.bundleDir, manifest.input.mask!.file));
   let mask: Float32Array | undefined;
@@ -55,7 +58,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await store?.close();
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  if (indexDir) await rm(indexDir, { recursive: true, force: true });
 });
 
 describe("sim01 files", () => {
