@@ -13,7 +13,7 @@ import { join } from "node:path";
 import ort from "onnxruntime-node";
 import { type LoadedBundle, loadBundle } from "../gpu-worker/bundles/load-bundle.ts";
 import { readNpy } from "../gpu-worker/bundles/npy.ts";
-import { runExporter } from "../gpu-worker/bundles/python-exporter.ts";
+import { ensureFullWidthBundle } from "./full-width-bundle.ts";
 
 const VOXELS = 15_724;
 const RUNS = 10;
@@ -38,28 +38,6 @@ function copyBandwidth(): number {
   return size / (median(times) / 1000);
 }
 
-async function ensureBundle(precision: "float32" | "float16"): Promise<string> {
-  const dir = join(tmpdir(), `mindeye-bench-voxel2clip-${precision}`);
-  if (existsSync(join(dir, "manifest.json"))) return dir;
-  const args = [
-    "--family",
-    "mindeye1",
-    "--subject",
-    "1",
-    "--config",
-    "full",
-    "--random-init",
-    "--graphs",
-    "voxel2clip",
-  ];
-  const started = performance.now();
-  await runExporter("export.py", [...args, ...(precision === "float16" ? ["--fp16"] : []), "--out", dir]);
-  console.log(
-    `exported ${precision} in ${((performance.now() - started) / 1000).toFixed(0)} s (with its parity check)`,
-  );
-  return dir;
-}
-
 /** Max abs error of this session against the PyTorch outputs the exporter stored in the bundle. */
 async function parityError(bundle: LoadedBundle, session: ort.InferenceSession): Promise<string> {
   const parity = bundle.manifest.parity?.voxel2clip;
@@ -78,7 +56,7 @@ async function parityError(bundle: LoadedBundle, session: ort.InferenceSession):
 }
 
 async function bench(precision: "float32" | "float16", bandwidth: number): Promise<void> {
-  const bundle = await loadBundle(await ensureBundle(precision));
+  const bundle = await loadBundle(await ensureFullWidthBundle(precision));
   const graph = bundle.graphs.voxel2clip!;
   let weightBytes = 0;
   for (const file of [graph.path, ...graph.externalData]) weightBytes += (await stat(file)).size;
