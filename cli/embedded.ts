@@ -9,10 +9,10 @@ import { startJobWorker } from "../core/jobs/job-worker.ts";
 import { startWebhookDispatcher } from "../core/jobs/webhook-dispatcher.ts";
 import { buildServices, webhookUrlPolicy } from "../functions/build-services.ts";
 import type { AppServices } from "../functions/services.ts";
-import { resolveBundleDirs } from "../gpu-worker/runtime/bundle-source.ts";
-import { ModelServer } from "../gpu-worker/runtime/model-server.ts";
+import type { ModelServer } from "../gpu-worker/runtime/model-server.ts";
 import { ensureSim01 } from "../gpu-worker/sim/ensure-sim01.ts";
 import { createLogger } from "./logger.ts";
+import { configuredBundleDirs, openModelServer } from "./models.ts";
 
 export interface Embedded {
   services: AppServices;
@@ -70,22 +70,7 @@ async function loadModels(config: Config, services: AppServices, log: Logger): P
     });
     log.info({ model: sim.modelId, index: sim.index, generated: sim.generated }, "simulated subject ready");
   }
-  return ModelServer.open({
-    bundleDirs: await resolveBundleDirs(config.MODEL_BUNDLES ?? path.join(config.dataDir, "bundles"), {
-      cacheDir: path.join(config.dataDir, "bundle-cache"),
-      region: config.AWS_REGION,
-      s3Endpoint: config.S3_ENDPOINT,
-      log,
-    }),
-    providers: config.ORT_PROVIDERS,
-    intraOpThreads: config.ORT_INTRA_OP_THREADS || undefined,
-    batch: {
-      maxBatchRows: config.BATCH_MAX_SIZE,
-      maxDelayMs: config.BATCH_MAX_DELAY_MS,
-      maxQueue: config.BATCH_MAX_QUEUE,
-    },
-    log,
-  });
+  return openModelServer(config, await configuredBundleDirs(config, log), log);
 }
 
 /** On the first start of the embedded default, a lab `local` gets a key, saved beside the data (mode 600). */

@@ -1,15 +1,14 @@
-import path from "node:path";
-import { type ServerType, serve } from "@hono/node-server";
 import { Command } from "commander";
 import { ConfigError, loadConfig } from "../../core/config.ts";
 import { readOrCreateSecret } from "../../core/data-dir.ts";
 import { workerAuthToken } from "../../core/inference/worker-protocol.ts";
-import { resolveBundleDirs } from "../../gpu-worker/runtime/bundle-source.ts";
-import { ModelServer } from "../../gpu-worker/runtime/model-server.ts";
+import type { ModelServer } from "../../gpu-worker/runtime/model-server.ts";
 import { ServedModels } from "../../gpu-worker/server/served-models.ts";
 import { createWorkerApp } from "../../gpu-worker/server/worker-app.ts";
 import { WorkerMetrics } from "../../gpu-worker/server/worker-metrics.ts";
+import { listen, stopGracefully } from "../http-server.ts";
 import { createLogger } from "../logger.ts";
+import { configuredBundleDirs, openModelServer } from "../models.ts";
 
 /**
  * `mindeye worker`: the model server alone, for the deployed topology (the API reaches it at WORKER_URL).
@@ -30,58 +29,26 @@ export function workerCommand(): Command {
 
       let loaded: ModelServer | undefined;
       let stopping = false;
-      const stop = async (signal: string) => {
-        if (stopping) return;
-        stopping = true;
+      stopGracefully(server, log, {
         // Not ready from now on, so the balancer stops sending; requests in flight still finish.
-        models.set(undefined);
-        log.info({ signal }, "shutting down: finishing in-flight requests");
-        const forced = setTimeout(() => server.closeAllConnections?.(), 10_000);
-        await new Promise<void>((resolve) => server.close(() => resolve()));
-        clearTimeout(forced);
-        await loaded?.close();
-        log.info("stopped");
-        process.exit(0);
-      };
-      process.on("SIGTERM", () => void stop("SIGTERM"));
-      process.on("SIGINT", () => void stop("SIGINT"));
-
-      const bundleSource = config.MODEL_BUNDLES ?? path.join(config.dataDir, "bundles");
-      const bundleDirs = await resolveBundleDirs(bundleSource, {
-        cacheDir: path.join(config.dataDir, "bundle-cache"),
-        region: config.AWS_REGION,
-        s3Endpoint: config.S3_ENDPOINT,
-        log,
+        beforeClose: () => {
+          stopping = true;
+          models.set(undefined);
+        },
+        afterClose: async () => {
+          await loaded?.close();
+        },
       });
+
+      const bundleDirs = await configuredBundleDirs(config, log);
       if (bundleDirs.length === 0) {
         throw new ConfigError(
-          `MODEL_BUNDLES (${bundleSource}) holds no bundle folders with a manifest.json.`,
+          `MODEL_BUNDLES (${config.MODEL_BUNDLES ?? "<data dir>/bundles"}) holds no bundle folders with a manifest.json.`,
         );
       }
-      loaded = await ModelServer.open({
-        bundleDirs,
-        providers: config.ORT_PROVIDERS,
-        intraOpThreads: config.ORT_INTRA_OP_THREADS || undefined,
-        batch: {
-          maxBatchRows: config.BATCH_MAX_SIZE,
-          maxDelayMs: config.BATCH_MAX_DELAY_MS,
-          maxQueue: config.BATCH_MAX_QUEUE,
-        },
-        log,
-      });
+      loaded = await openModelServer(config, bundleDirs, log);
       if (stopping) return;
       models.set(loaded);
       log.info({ models: Object.keys(loaded.batchStats()) }, "worker ready");
     });
-}
-
-function listen(
-  fetch: Parameters<typeof serve>[0]["fetch"],
-  hostname: string,
-  port: number,
-): Promise<ServerType & { closeAllConnections?: () => void }> {
-  return new Promise((resolve, reject) => {
-    const server = serve({ fetch, hostname, port }, () => resolve(server));
-    server.once("error", reject);
-  });
 }

@@ -1,3 +1,4 @@
+import type { BetaSummary } from "../betas/index.ts";
 import { ApiError } from "../contracts/errors.ts";
 import type { Sql } from "../db/database.ts";
 import { newId } from "../ids.ts";
@@ -13,14 +14,7 @@ export interface UploadSummary {
   grid: [number, number, number] | null;
   /** NIfTI scl_slope and scl_inter as applied, or null when the file declares no scaling. */
   scaling: { slope: number; inter: number } | null;
-  stats: {
-    sum: number;
-    mean: number | null;
-    min: number | null;
-    max: number | null;
-    nan_count: number;
-    infinite_count: number;
-  };
+  stats: Omit<BetaSummary, "first" | "last">;
   /** Voxels per trial after masking for `model`, when a model was named. */
   voxels?: number;
   model?: string;
