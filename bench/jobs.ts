@@ -1,10 +1,10 @@
 /**
  * Job queue and webhook throughput on the PostgreSQL server.
  *
- * 1. Jobs/s claimed and completed by 1, 2 and 4 worker processes (each `startJobWorker` with concurrency 8)
- *    running a trivial handler, against a baseline of bare SQL (one connection claiming one row with
- *    SKIP LOCKED and marking it succeeded, in a loop). The batch-embedding handler comes later; this
- *    measures the queue's own cost.
+ * 1. Jobs/s claimed and completed by 1, 2 and 4 worker processes (each `startJobWorker` with concurrency 8),
+ *    against a baseline of bare SQL (one connection claiming one row with SKIP LOCKED and marking it
+ *    succeeded, in a loop): first with a trivial handler (the queue's own cost), then with the real
+ *    batch-embedding handler on the tiny bundle (4 inline trials per job, .npy written to a blob folder).
  * 2. Deliveries/s of the webhook dispatcher (signing, SSRF check, POST, delivery log) to a local receiver,
  *    against bare POSTs of the same bodies at the same concurrency.
  *
@@ -12,30 +12,60 @@
  * with `worker <database url>`.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import os from "node:os";
+import path from "node:path";
 import { fileURLToPath } from "node:url";
 import pLimit from "p-limit";
+import pino from "pino";
 import { openPostgres } from "../core/db/postgres.ts";
+import { batchJobHandlers } from "../core/inference/batch-jobs.ts";
 import { startJobWorker } from "../core/jobs/job-worker.ts";
 import { startWebhookDispatcher } from "../core/jobs/webhook-dispatcher.ts";
+import { LocalVectorStore } from "../core/search/embedded/local-vector-store.ts";
+import { LocalBlobStore } from "../core/storage/local-blob-store.ts";
+import { UploadStore } from "../core/uploads/upload-store.ts";
+import { ModelServer } from "../gpu-worker/runtime/model-server.ts";
 import { databaseBackends, TEST_POSTGRES_URL } from "../test/helpers/databases.ts";
+import { TINY_BUNDLE, TINY_MODEL } from "../test/helpers/harness.ts";
 import { fmt, machineLine } from "./harness.ts";
 
 const JOBS = Number(process.env.BENCH_JOBS ?? 4000);
+const EMBEDDING_JOBS = Number(process.env.BENCH_EMBEDDING_JOBS ?? 1000);
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 2000);
 const WORKER_CONCURRENCY = 8;
 const DELIVERY_CONCURRENCY = 16;
 
 if (process.argv[2] === "worker") {
   const db = await openPostgres(process.argv[3]!, WORKER_CONCURRENCY + 2);
+  const blobDir = process.argv[4]!;
+  const inference = await ModelServer.open({
+    bundleDirs: [TINY_BUNDLE],
+    providers: ["cpu"],
+    batch: { maxBatchRows: 16, maxDelayMs: 2, maxQueue: 1024 },
+    log: pino({ level: "silent" }),
+  });
+  const embeddings = batchJobHandlers({
+    inference,
+    uploads: new UploadStore(db),
+    blobs: new LocalBlobStore({
+      root: blobDir,
+      publicBaseUrl: "http://bench",
+      signingSecret: "bench".repeat(8),
+    }),
+    vectors: new LocalVectorStore(path.join(blobDir, "indexes")),
+    decodedMaxBytes: 1 << 26,
+  });
   const worker = await startJobWorker({
     db,
     concurrency: WORKER_CONCURRENCY,
-    handlers: { trivial: async () => ({ ok: true }) },
+    handlers: { trivial: async () => ({ ok: true }), embeddings: embeddings.embeddings! },
   });
   process.on("SIGTERM", async () => {
     await worker.stop();
+    await inference.close();
     await db.close();
     process.exit(0);
   });
@@ -54,14 +84,21 @@ async function main(): Promise<void> {
   const labId = "lab_bench";
   await db.query("insert into labs (id, name) values ($1, $1)", [labId]);
 
-  const enqueue = (n: number) =>
+  const embeddingInputs = JSON.stringify({
+    lab_id: labId,
+    model: TINY_MODEL,
+    betas: {
+      values: Array.from({ length: 4 }, (_, t) => Array.from({ length: 40 }, (_, v) => Math.sin(t + v))),
+    },
+  });
+  const enqueue = (n: number, kind = "trivial") =>
     db.transaction(async (tx) => {
       await tx.query(
         `insert into jobs (id, lab_id, kind, inputs)
-         select 'job_' || md5(random()::text || g), $1, 'trivial', '{}' from generate_series(1, $2) g`,
-        [labId, n],
+         select 'job_' || md5(random()::text || g), $1, $3, $4::jsonb from generate_series(1, $2) g`,
+        [labId, n, kind, kind === "embeddings" ? embeddingInputs : "{}"],
       );
-      await tx.query("select pg_notify('mindeye_jobs', 'trivial')");
+      await tx.query("select pg_notify('mindeye_jobs', $1)", [kind]);
     });
   const succeeded = async () =>
     (await db.query<{ n: number }>("select count(*)::int8 as n from jobs where status = 'succeeded'"))[0]!.n;
@@ -84,19 +121,28 @@ async function main(): Promise<void> {
   const baseline = JOBS / ((performance.now() - start) / 1000);
   await db.query("delete from jobs");
 
-  console.log("| worker processes (x8 concurrency) | jobs/s | ratio to bare SQL loop |");
-  console.log("|---|---|---|");
-  console.log(`| bare SQL claim+complete loop, 1 connection | ${fmt(baseline, 0)} | 1.000 |`);
-  for (const processes of [1, 2, 4]) {
-    const workers = await Promise.all(Array.from({ length: processes }, () => startWorker(url.toString())));
-    start = performance.now();
-    await enqueue(JOBS);
-    while ((await succeeded()) < JOBS) await new Promise((r) => setTimeout(r, 20));
-    const rate = JOBS / ((performance.now() - start) / 1000);
-    console.log(`| ${processes} | ${fmt(rate, 0)} | ${fmt(rate / baseline, 3)} |`);
-    await Promise.all(workers.map(stopWorker));
-    await db.query("delete from jobs");
+  const blobDir = await mkdtemp(path.join(os.tmpdir(), "bench-jobs-"));
+  console.log("| job kind | worker processes (x8 concurrency) | jobs/s | ratio to bare SQL loop |");
+  console.log("|---|---|---|---|");
+  console.log(`| bare SQL claim+complete loop, 1 connection | – | ${fmt(baseline, 0)} | 1.000 |`);
+  for (const [kind, count] of [
+    ["trivial", JOBS],
+    ["embeddings", EMBEDDING_JOBS],
+  ] as const) {
+    for (const processes of [1, 2, 4]) {
+      const workers = await Promise.all(
+        Array.from({ length: processes }, () => startWorker(url.toString(), blobDir)),
+      );
+      start = performance.now();
+      await enqueue(count, kind);
+      while ((await succeeded()) < count) await new Promise((r) => setTimeout(r, 20));
+      const rate = count / ((performance.now() - start) / 1000);
+      console.log(`| ${kind} | ${processes} | ${fmt(rate, 0)} | ${fmt(rate / baseline, 3)} |`);
+      await Promise.all(workers.map(stopWorker));
+      await db.query("delete from jobs");
+    }
   }
+  await rm(blobDir, { recursive: true, force: true });
 
   // Deliveries: jobs with subscriptions, one outbox event each, sent by an in-process dispatcher.
   const receiver = http.createServer((req, res) => {
@@ -180,10 +226,10 @@ async function main(): Promise<void> {
   await db.close();
 }
 
-async function startWorker(databaseUrl: string): Promise<ChildProcess> {
+async function startWorker(databaseUrl: string, blobDir: string): Promise<ChildProcess> {
   const child = spawn(
     process.execPath,
-    ["--import", "tsx", fileURLToPath(import.meta.url), "worker", databaseUrl],
+    ["--import", "tsx", fileURLToPath(import.meta.url), "worker", databaseUrl, blobDir],
     {
       stdio: ["ignore", "pipe", "inherit"],
     },

@@ -1,14 +1,5 @@
-/**
- * Full-width MindEye1 voxel2clip (subject 1, 15,724 voxels, random weights) in onnxruntime-node on CPU:
- * batch-1 and batch-8 latency for float32 and float16 weights, as a ratio to the memory-bandwidth floor
- * (bytes of weights read once / Buffer copy bandwidth measured in this run). Exports go to os.tmpdir()
- * (about 3.8 GB + 1.9 GB) and are reused by later runs.
- *
- *   npx tsx bench/voxel2clip.ts
- */
-import { existsSync } from "node:fs";
 import { stat } from "node:fs/promises";
-import { cpus, freemem, tmpdir, totalmem } from "node:os";
+import { cpus, freemem, totalmem } from "node:os";
 import { join } from "node:path";
 import ort from "onnxruntime-node";
 import { type LoadedBundle, loadBundle } from "../gpu-worker/bundles/load-bundle.ts";

@@ -3,6 +3,7 @@ import { ApiError } from "../contracts/errors.ts";
 import { decodeTensor, encodeNpy, type TensorJson } from "../contracts/tensor.ts";
 import type { JobHandler } from "../jobs/job-worker.ts";
 import type { PayloadFilter, VectorStore } from "../search/vector-index.ts";
+import { withIndex } from "../search/with-index.ts";
 import type { EmbeddingOutput } from "./inference.ts";
 import { type BetasSource, type PrepareDeps, prepareBetas } from "./prepare-betas.ts";
 
@@ -114,18 +115,16 @@ export function batchJobHandlers(deps: PrepareDeps & { vectors: VectorStore }): 
     retrievals: async (job, ctx) => {
       const inputsOfJob = job.inputs as BatchJobInputs;
       if (!inputsOfJob.index) throw new ApiError("invalid_request", "A retrievals job needs an index.");
-      const index = await deps.vectors.open(inputsOfJob.index);
       const { inputs, prepared, joined } = await embedAll(job, ctx, ["retrieval"]);
       const t = joined.retrieval!;
       const trials = t.shape[0]!;
       const width = t.data.length / trials;
       const queries = Array.from({ length: trials }, (_, i) => t.data.subarray(i * width, (i + 1) * width));
-      const results = await index.queryBatch(queries, {
-        k: inputs.k ?? 10,
-        filter: inputs.filter as PayloadFilter | undefined,
-      });
+      const results = await withIndex(deps.vectors, inputsOfJob.index, (index) =>
+        index.queryBatch(queries, { k: inputs.k ?? 10, filter: inputs.filter as PayloadFilter | undefined }),
+      );
       const body = new TextEncoder().encode(
-        JSON.stringify({ index: index.name, model: inputs.model, results }),
+        JSON.stringify({ index: inputsOfJob.index, model: inputs.model, results }),
       );
       const file = await writeFile(inputs.lab_id, job.id, "results.json", body, "application/json");
       return { files: { results: file }, trials, preprocessing: prepared.applied };

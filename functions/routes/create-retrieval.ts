@@ -4,6 +4,7 @@ import { ApiError } from "../../core/contracts/errors.ts";
 import { decodeTensor } from "../../core/contracts/tensor.ts";
 import { retrievalQueries, rowsOf } from "../../core/inference/embed-for-search.ts";
 import type { PayloadFilter } from "../../core/search/vector-index.ts";
+import { assertIndexExists, withIndex } from "../../core/search/with-index.ts";
 import { betasSourceOf } from "../betas-source.ts";
 import type { App, AppEnv } from "../env.ts";
 import { JobResource, jobCreatedResponses } from "../jobs/job-schemas.ts";
@@ -57,7 +58,7 @@ export function registerCreateRetrieval(app: App): void {
         "Send either `betas` (with `model`) or `embedding`, not both or neither.",
       );
     }
-    const index = await vectors.open(body.index);
+    await assertIndexExists(vectors, body.index);
     if (body.betas && body.model && (await runsAsync(c, body.betas))) {
       const { embedding: _embedding, webhook, ...rest } = body;
       return respondWithJob(c, { kind: "retrievals", inputs: { ...rest, lab_id: c.var.lab.id }, webhook });
@@ -80,18 +81,20 @@ export function registerCreateRetrieval(app: App): void {
     } else {
       queries = rowsOf(decodeTensor(body.embedding!, { maxValues: limits.syncBodyBytes / 4 }));
     }
-    const width = queries[0]!.length;
-    if (width !== index.dim) {
-      throw new ApiError(
-        "invalid_vector",
-        `Index ${body.index} holds ${index.dim}-d vectors; the queries are ${width}-d. ` +
-          "Use a model whose retrieval space matches the index (GET /v1/models, GET /v1/indexes).",
-        { fields: { index_dim: index.dim, query_dim: width } },
-      );
-    }
-    const results = await index.queryBatch(queries, {
-      k: body.k,
-      filter: body.filter as PayloadFilter | undefined,
+    const results = await withIndex(vectors, body.index, async (index) => {
+      const width = queries[0]!.length;
+      if (width !== index.dim) {
+        throw new ApiError(
+          "invalid_vector",
+          `Index ${body.index} holds ${index.dim}-d vectors; the queries are ${width}-d. ` +
+            "Use a model whose retrieval space matches the index (GET /v1/models, GET /v1/indexes).",
+          { fields: { index_dim: index.dim, query_dim: width } },
+        );
+      }
+      return index.queryBatch(queries, {
+        k: body.k,
+        filter: body.filter as PayloadFilter | undefined,
+      });
     });
     return c.json({ index: body.index, model: body.model ?? null, results, preprocessing }, 200);
   });
