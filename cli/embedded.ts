@@ -7,6 +7,7 @@ import { batchJobHandlers } from "../core/inference/batch-jobs.ts";
 import { DeferredInference } from "../core/inference/deferred-inference.ts";
 import { startJobWorker } from "../core/jobs/job-worker.ts";
 import { startWebhookDispatcher } from "../core/jobs/webhook-dispatcher.ts";
+import { startExpiredUploadSweeper } from "../core/uploads/expired-upload-sweeper.ts";
 import { buildServices, webhookUrlPolicy } from "../functions/build-services.ts";
 import type { AppServices } from "../functions/services.ts";
 import type { ModelServer } from "../gpu-worker/runtime/model-server.ts";
@@ -48,10 +49,12 @@ export async function startEmbedded(config: Config): Promise<Embedded> {
   });
   const worker = await startJobWorker({ db, handlers, log });
   const dispatcher = await startWebhookDispatcher({ db, policy: webhookUrlPolicy(config), log });
+  const sweeper = startExpiredUploadSweeper(uploads, blobs, log);
   return {
     ...built,
     async close() {
-      // Both write to the database, so they stop before it closes.
+      // These write to the database, so they stop before it closes.
+      sweeper.stop();
       await worker.stop();
       await dispatcher.stop();
       await loading;

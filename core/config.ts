@@ -35,6 +35,10 @@ export const configSchema = z.object({
     .optional(),
   QDRANT_URL: z.url().optional(),
   QDRANT_API_KEY: z.string().optional(),
+  /** Collection layout for new Qdrant indexes (docs/operations.md sizes them). */
+  QDRANT_SHARDS: positiveInt.default(12),
+  QDRANT_REPLICATION: positiveInt.default(2),
+  QDRANT_OVERSAMPLING: z.coerce.number().min(1).default(4),
 
   MODEL_BUNDLES: z.string().optional(),
   WORKER_URL: z.url().optional(),

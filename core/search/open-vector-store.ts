@@ -10,13 +10,29 @@ import type { VectorStore } from "./vector-index.ts";
  * usearch folders elsewhere, and by default usearch under `<data dir>/indexes`.
  */
 export function openVectorStore(
-  config: Pick<Config, "VECTOR_STORE" | "QDRANT_URL" | "QDRANT_API_KEY" | "dataDir">,
+  config: Pick<
+    Config,
+    | "VECTOR_STORE"
+    | "QDRANT_URL"
+    | "QDRANT_API_KEY"
+    | "QDRANT_SHARDS"
+    | "QDRANT_REPLICATION"
+    | "QDRANT_OVERSAMPLING"
+    | "dataDir"
+  >,
   qdrant: Partial<Omit<QdrantSettings, "url" | "apiKey">> = {},
 ): VectorStore {
   const url = config.VECTOR_STORE ? new URL(config.VECTOR_STORE) : null;
   if (url?.protocol === "qdrant:" || (!url && config.QDRANT_URL)) {
     const endpoint = config.QDRANT_URL ?? `http://${url!.host}`;
-    return new QdrantVectorStore({ ...qdrant, url: endpoint, apiKey: config.QDRANT_API_KEY });
+    return new QdrantVectorStore({
+      shardNumber: config.QDRANT_SHARDS,
+      replicationFactor: config.QDRANT_REPLICATION,
+      oversampling: config.QDRANT_OVERSAMPLING,
+      ...qdrant,
+      url: endpoint,
+      apiKey: config.QDRANT_API_KEY,
+    });
   }
   const root =
     url?.pathname && url.pathname !== "/"
