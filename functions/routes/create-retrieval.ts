@@ -3,6 +3,7 @@ import type { Context } from "hono";
 import { ApiError } from "../../core/contracts/errors.ts";
 import { decodeTensor } from "../../core/contracts/tensor.ts";
 import { retrievalQueries, rowsOf } from "../../core/inference/embed-for-search.ts";
+import { rerankAmongCandidates } from "../../core/search/second-stage.ts";
 import type { PayloadFilter } from "../../core/search/vector-index.ts";
 import { assertIndexExists, withIndex } from "../../core/search/with-index.ts";
 import { betasSourceOf } from "../betas-source.ts";
@@ -59,23 +60,34 @@ export function registerCreateRetrieval(app: App): void {
       );
     }
     await assertIndexExists(vectors, body.index);
-    if (body.betas && body.model && (await runsAsync(c, body.betas))) {
+    if (body.rerank) {
+      if (!body.betas)
+        throw new ApiError(
+          "invalid_request",
+          "The second stage re-embeds betas: send `betas`, not `embedding`.",
+        );
+      await assertIndexExists(vectors, body.rerank.index);
+    }
+    if (body.betas && body.model && !body.rerank && (await runsAsync(c, body.betas))) {
       const { embedding: _embedding, webhook, ...rest } = body;
       return respondWithJob(c, { kind: "retrievals", inputs: { ...rest, lab_id: c.var.lab.id }, webhook });
     }
     let queries: Float32Array[];
     let preprocessing: Record<string, unknown> | null = null;
-    if (body.betas) {
-      if (!body.model) throw new ApiError("invalid_request", "Name the `model` that embeds these betas.");
-      const embedded = await retrievalQueries(
-        { inference, uploads, blobs, decodedMaxBytes: limits.decodedMaxBytes },
+    const deps = { inference, uploads, blobs, decodedMaxBytes: limits.decodedMaxBytes };
+    const embedWith = (model: string) =>
+      retrievalQueries(
+        deps,
         c.var.lab.id,
-        body.model,
-        betasSourceOf(body.betas, limits.syncBodyBytes / 4),
+        model,
+        betasSourceOf(body.betas!, limits.syncBodyBytes / 4),
         body.preprocessing,
         { maxTrials: limits.syncMaxTrials },
         c.req.raw.signal,
       );
+    if (body.betas) {
+      if (!body.model) throw new ApiError("invalid_request", "Name the `model` that embeds these betas.");
+      const embedded = await embedWith(body.model);
       queries = embedded.queries;
       preprocessing = { ...embedded.prepared.applied, input_trials: embedded.prepared.inputTrials };
     } else {
@@ -92,10 +104,18 @@ export function registerCreateRetrieval(app: App): void {
         );
       }
       return index.queryBatch(queries, {
-        k: body.k,
+        k: body.rerank ? Math.max(body.k, body.rerank.candidates) : body.k,
         filter: body.filter as PayloadFilter | undefined,
       });
     });
+    if (body.rerank) {
+      const { rerank } = body;
+      const tokenQueries = (await embedWith(rerank.model)).queries;
+      const reranked = await withIndex(vectors, rerank.index, (tokenIndex) =>
+        rerankAmongCandidates(tokenIndex, tokenQueries, results, rerank.key, body.k),
+      );
+      return c.json({ index: body.index, model: body.model ?? null, results: reranked, preprocessing }, 200);
+    }
     return c.json({ index: body.index, model: body.model ?? null, results, preprocessing }, 200);
   });
 }

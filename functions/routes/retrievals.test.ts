@@ -106,6 +106,80 @@ describe("POST /v1/retrievals", () => {
   });
 });
 
+describe("POST /v1/retrievals with MindEye's second stage", () => {
+  // First-stage "pooled" vectors are shifted by one image (image j holds trial j+1's embedding), so the first
+  // stage ranks the wrong image first; the token index holds each image's own embedding.
+  beforeAll(async () => {
+    const vectors = await embed(Array.from({ length: 20 }, (_, i) => betasOf(i)));
+    const pooled = await h.services.vectors.create("pooled-images", { dim: DIM, metric: "cosine" });
+    await pooled.upsert(
+      vectors.map((_, j) => ({
+        id: j,
+        vector: Float32Array.from(vectors[(j + 1) % 20]!),
+        payload: { image_id: `img${j}` },
+      })),
+    );
+    await pooled.close();
+    const tokens = await h.services.vectors.create("token-images", { dim: DIM, metric: "cosine" });
+    await tokens.upsert(
+      vectors.map((v, j) => ({ id: j, vector: Float32Array.from(v), payload: { image_id: `img${j}` } })),
+    );
+    await tokens.close();
+  });
+
+  const query = (candidates: number) =>
+    post("/v1/retrievals", {
+      index: "pooled-images",
+      k: 1,
+      model: TINY_MODEL,
+      betas: { values: [betasOf(4)] },
+      rerank: { model: TINY_MODEL, index: "token-images", key: "image_id", candidates },
+    });
+
+  it("re-orders the candidates by token similarity, finding the seen image the first stage ranked lower", async () => {
+    const first = await post("/v1/retrievals", {
+      index: "pooled-images",
+      k: 1,
+      model: TINY_MODEL,
+      betas: { values: [betasOf(4)] },
+    });
+    expect(
+      ((await first.json()) as { results: { payload: { image_id: string } }[][] }).results[0]![0]!.payload
+        .image_id,
+    ).toBe("img3");
+    const res = await query(20);
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as {
+      results: { payload: { image_id: string }; first_stage_rank: number }[][];
+    };
+    expect(body.results[0]![0]!.payload.image_id).toBe("img4");
+    expect(body.results[0]![0]!.first_stage_rank).toBeGreaterThan(1);
+  });
+
+  it("never admits an image the first stage did not return", async () => {
+    const body = (await (await query(1)).json()) as { results: { payload: { image_id: string } }[][] };
+    expect(body.results[0]!.map((h) => h.payload.image_id)).toEqual(["img3"]);
+  });
+
+  it("refuses a rerank without betas and an unknown token index", async () => {
+    const noBetas = await post("/v1/retrievals", {
+      index: "pooled-images",
+      k: 1,
+      embedding: { values: [0.1] },
+      rerank: { model: TINY_MODEL, index: "token-images" },
+    });
+    expect(noBetas.status).toBe(400);
+    const unknown = await post("/v1/retrievals", {
+      index: "pooled-images",
+      k: 1,
+      model: TINY_MODEL,
+      betas: { values: [betasOf(1)] },
+      rerank: { model: TINY_MODEL, index: "nope" },
+    });
+    expect(unknown.status).toBe(404);
+  });
+});
+
 describe("POST /v1/retrievals/candidates", () => {
   it("ranks each trial's own image first among N and reports both directions", async () => {
     const rows = Array.from({ length: 12 }, (_, i) => betasOf(i));

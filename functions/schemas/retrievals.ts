@@ -22,6 +22,24 @@ export const RetrievalRequest = z
       .object(webhookSubscriptionInputSchema.shape)
       .optional()
       .openapi({ description: "Announce the job's events (when it runs as a job)" }),
+    rerank: z
+      .object({
+        model: z
+          .string()
+          .openapi({ description: "The token-space model (MindEye1's 257x768) embedding the same betas" }),
+        index: z.string().openapi({ description: "Index of the candidates' flattened tokens" }),
+        key: z
+          .string()
+          .default("image_id")
+          .openapi({ description: "Payload field naming the same image in both indexes" }),
+        candidates: z.number().int().min(1).max(1000).default(16),
+      })
+      .optional()
+      .openapi({
+        description:
+          "MindEye's second stage: take `candidates` first-stage hits, re-order them by token similarity " +
+          "(betas only, synchronous requests only)",
+      }),
   })
   .openapi("RetrievalRequest");
 
@@ -29,6 +47,12 @@ export const SearchHit = z.object({
   id: z.union([z.string(), z.number()]),
   score: z.number(),
   payload: z.record(z.string(), PayloadValue),
+  first_stage_rank: z
+    .number()
+    .int()
+    .nullable()
+    .optional()
+    .openapi({ description: "With rerank: the hit's rank in the first stage" }),
 });
 
 export const RetrievalResponse = z
