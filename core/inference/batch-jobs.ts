@@ -1,17 +1,18 @@
 import type { PreprocessingRequest } from "../betas/index.ts";
 import { ApiError } from "../contracts/errors.ts";
-import { decodeTensor, encodeNpy, type TensorJson } from "../contracts/tensor.ts";
+import { encodeNpy } from "../contracts/tensor.ts";
 import type { JobHandler } from "../jobs/job-worker.ts";
 import type { PayloadFilter, VectorStore } from "../search/vector-index.ts";
 import { withIndex } from "../search/with-index.ts";
+import { type BetasBody, betasSourceOf } from "./betas-source.ts";
 import type { EmbeddingOutput } from "./inference.ts";
-import { type BetasSource, type PrepareDeps, prepareBetas } from "./prepare-betas.ts";
+import { type PrepareDeps, prepareBetas } from "./prepare-betas.ts";
 
 /** Inputs of an `embeddings` or `retrievals` job, as the API stores them (lab_id is the server's, not the lab's). */
 export interface BatchJobInputs {
   lab_id: string;
   model: string;
-  betas: TensorJson | { upload_id: string; trials?: number[] };
+  betas: BetasBody;
   preprocessing?: PreprocessingRequest;
   outputs?: EmbeddingOutput[];
   index?: string;
@@ -21,15 +22,6 @@ export interface BatchJobInputs {
 
 // Rows per model call: small enough to report progress and notice a cancel often.
 const CHUNK_ROWS = 64;
-
-function sourceOf(betas: BatchJobInputs["betas"], maxValues: number): BetasSource {
-  if ("upload_id" in betas) return { kind: "upload", uploadId: betas.upload_id, trials: betas.trials };
-  const t = decodeTensor(betas, { maxValues });
-  return {
-    kind: "inline",
-    matrix: { data: t.data, shape: t.shape.length === 1 ? [1, t.shape[0]!] : [t.shape[0]!, t.shape[1]!] },
-  };
-}
 
 /**
  * The async versions of /v1/embeddings and /v1/retrievals, for whole uploads: embed in chunks (progress,
@@ -46,7 +38,7 @@ export function batchJobHandlers(deps: PrepareDeps & { vectors: VectorStore }): 
       deps,
       inputs.lab_id,
       inputs.model,
-      sourceOf(inputs.betas, 1 << 28),
+      betasSourceOf(inputs.betas, 1 << 28),
       inputs.preprocessing,
     );
     const [trials, voxels] = prepared.matrix.shape;

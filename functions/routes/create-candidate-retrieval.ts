@@ -1,9 +1,9 @@
 import { createRoute } from "@hono/zod-openapi";
 import { ApiError } from "../../core/contracts/errors.ts";
 import { decodeTensor } from "../../core/contracts/tensor.ts";
+import { betasSourceOf } from "../../core/inference/betas-source.ts";
 import { retrievalQueries, rowsOf } from "../../core/inference/embed-for-search.ts";
 import { candidateSetRetrieval } from "../../core/search/retrieval-scoring.ts";
-import { betasSourceOf } from "../betas-source.ts";
 import type { App } from "../env.ts";
 import { limitBody } from "../middleware/body-limit.ts";
 import { problemResponses } from "../schemas/problem.ts";

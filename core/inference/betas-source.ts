@@ -1,8 +1,9 @@
-import { ApiError } from "../core/contracts/errors.ts";
-import { decodeTensor, type TensorJson } from "../core/contracts/tensor.ts";
-import type { BetasSource } from "../core/inference/prepare-betas.ts";
+import { ApiError } from "../contracts/errors.ts";
+import { decodeTensor, type TensorJson } from "../contracts/tensor.ts";
+import type { BetasSource } from "./prepare-betas.ts";
 
-type BetasBody = TensorJson | { upload_id: string; trials?: number[] };
+/** `betas` as the API takes them: a tensor, or trials of an upload. */
+export type BetasBody = TensorJson | { upload_id: string; trials?: number[] };
 
 /** The betas of a request body as the embedding pipeline takes them; a 1-D tensor is one trial. */
 export function betasSourceOf(betas: BetasBody, maxValues: number): BetasSource {
