@@ -139,38 +139,41 @@ describe("sim01 files", () => {
     },
   );
 
-  it.skipIf(!hasDebianPython())("reads back in nibabel and h5py as NSD's files do", async () => {
-    const [first] = sim.truth.sessions;
-    const script = [
-      "import sys, json, gzip, nibabel as nib, h5py, numpy as np",
-      "nii = nib.load(sys.argv[1]); data = np.asanyarray(nii.dataobj)",
-      "h5 = h5py.File(sys.argv[2], 'r')['betas'][()]",
-      "mask = np.load(sys.argv[3])",
-      "masked = np.moveaxis(data, -1, 0).reshape(data.shape[-1], -1)[:, mask.flatten() > 0]",
-      "raw = np.frombuffer(gzip.open(sys.argv[1]).read(120)[112:120], '<f4').tolist()  # scl_slope, scl_inter as stored",
-      "print(json.dumps({'dtype': str(data.dtype), 'h5_dtype': str(h5.dtype), 'stored_scaling': raw,",
-      "  'scaling': [v is None for v in nii.header.get_slope_inter()], 'h5_is_nifti_transposed': bool((h5 == data.T).all()),",
-      "  'masked_sum': int(masked.astype(np.int64).sum()), 'first': masked[0, :4].tolist()}))",
-    ].join("\n");
-    const out = execFileSync(DEBIAN_PYTHON, [
-      "-c",
-      script,
-      join(sim.sessionsDir, first!.file),
-      join(sim.sessionsDir, first!.hdf5!),
-      join(sim.bundleDir, "mask.npy"),
-    ]).toString();
-    const session = world.design.sessions.findIndex((s) => s.heldOut);
-    const ours = maskedVoxels(world.sessionBetas[session]!, world.subject.roiFileOffsets).data;
-    expect(JSON.parse(out)).toEqual({
-      dtype: "int16",
-      h5_dtype: "int16",
-      stored_scaling: [0, 0],
-      scaling: [true, true],
-      h5_is_nifti_transposed: true,
-      masked_sum: ours.reduce((a, b) => a + b, 0),
-      first: Array.from(ours.subarray(0, 4)),
-    });
-  });
+  it.skipIf(!hasDebianPython() && !process.env.CI)(
+    "reads back in nibabel and h5py as NSD's files do (SKIPPED outside CI without Debian's nibabel/h5py)",
+    async () => {
+      const [first] = sim.truth.sessions;
+      const script = [
+        "import sys, json, gzip, nibabel as nib, h5py, numpy as np",
+        "nii = nib.load(sys.argv[1]); data = np.asanyarray(nii.dataobj)",
+        "h5 = h5py.File(sys.argv[2], 'r')['betas'][()]",
+        "mask = np.load(sys.argv[3])",
+        "masked = np.moveaxis(data, -1, 0).reshape(data.shape[-1], -1)[:, mask.flatten() > 0]",
+        "raw = np.frombuffer(gzip.open(sys.argv[1]).read(120)[112:120], '<f4').tolist()  # scl_slope, scl_inter as stored",
+        "print(json.dumps({'dtype': str(data.dtype), 'h5_dtype': str(h5.dtype), 'stored_scaling': raw,",
+        "  'scaling': [v is None for v in nii.header.get_slope_inter()], 'h5_is_nifti_transposed': bool((h5 == data.T).all()),",
+        "  'masked_sum': int(masked.astype(np.int64).sum()), 'first': masked[0, :4].tolist()}))",
+      ].join("\n");
+      const out = execFileSync(DEBIAN_PYTHON, [
+        "-c",
+        script,
+        join(sim.sessionsDir, first!.file),
+        join(sim.sessionsDir, first!.hdf5!),
+        join(sim.bundleDir, "mask.npy"),
+      ]).toString();
+      const session = world.design.sessions.findIndex((s) => s.heldOut);
+      const ours = maskedVoxels(world.sessionBetas[session]!, world.subject.roiFileOffsets).data;
+      expect(JSON.parse(out)).toEqual({
+        dtype: "int16",
+        h5_dtype: "int16",
+        stored_scaling: [0, 0],
+        scaling: [true, true],
+        h5_is_nifti_transposed: true,
+        masked_sum: ours.reduce((a, b) => a + b, 0),
+        first: Array.from(ours.subarray(0, 4)),
+      });
+    },
+  );
 
   it("is served by the ModelServer, mask included", async () => {
     const server = await ModelServer.open({
