@@ -57,12 +57,13 @@ new aws.ecs.ClusterCapacityProviders("WorkersCapacity", {
   capacityProviders: [capacityProvider.name],
 });
 
-const image = new awsx.ecr.Image("WorkerImage", {
-  repositoryUrl: new aws.ecr.Repository("WorkerRepo", { forceDelete: true }).repositoryUrl,
-  context: ".",
-  dockerfile: "gpu-worker/Dockerfile",
-  platform: "linux/amd64",
+// The worker image is built and pushed outside Pulumi (docs/deployment.md):
+//   docker build -f gpu-worker/Dockerfile -t $REPO:$TAG . && docker push $REPO:$TAG
+// and named at deploy time: WORKER_IMAGE=$REPO:$TAG npx sst deploy --stage prod
+export const workerRepository = new aws.ecr.Repository("WorkerRepo", {
+  forceDelete: $app.stage !== "production",
 });
+const workerImage = process.env.WORKER_IMAGE ?? $interpolate`${workerRepository.repositoryUrl}:latest`;
 
 const taskRole = new aws.iam.Role("WorkerTaskRole", {
   assumeRolePolicy: aws.iam.assumeRolePolicyForPrincipal({ Service: "ecs-tasks.amazonaws.com" }),
@@ -99,7 +100,7 @@ const taskDefinition = new aws.ecs.TaskDefinition("WorkerTask", {
   containerDefinitions: $jsonStringify([
     {
       name: "worker",
-      image: image.imageUri,
+      image: workerImage,
       essential: true,
       memoryReservation: 12_000,
       resourceRequirements: [{ type: "GPU", value: "1" }],
