@@ -3,11 +3,13 @@ import { decodeTensor, type TensorJson } from "../contracts/tensor.ts";
 import type { BetasSource } from "./prepare-betas.ts";
 
 /** `betas` as the API takes them: a tensor, or trials of an upload. */
-export type BetasBody = TensorJson | { upload_id: string; trials?: number[] };
+export type BetasBody = TensorJson | { upload_id: string; trials?: number[]; dataset?: string };
 
 /** The betas of a request body as the embedding pipeline takes them; a 1-D tensor is one trial. */
 export function betasSourceOf(betas: BetasBody, maxValues: number): BetasSource {
-  if ("upload_id" in betas) return { kind: "upload", uploadId: betas.upload_id, trials: betas.trials };
+  if ("upload_id" in betas) {
+    return { kind: "upload", uploadId: betas.upload_id, trials: betas.trials, dataset: betas.dataset };
+  }
   return inlineSource(decodeTensor(betas, { maxValues }));
 }
 

@@ -15,7 +15,7 @@ import { modelInputSpace } from "./model-space.ts";
 /** Betas as a request names them: an inline [trials, voxels] matrix, or trials of a completed upload. */
 export type BetasSource =
   | { kind: "inline"; matrix: BetaMatrix }
-  | { kind: "upload"; uploadId: string; trials?: number[] };
+  | { kind: "upload"; uploadId: string; trials?: number[]; dataset?: string };
 
 export interface PreparedBetas {
   matrix: BetaMatrix;
@@ -61,6 +61,13 @@ export async function prepareBetas(
     assertFinite(matrix.data, space.voxels, "The betas");
   } else {
     const upload = await deps.uploads.getReady(labId, source.uploadId);
+    if (source.dataset !== undefined && source.dataset !== upload.summary.dataset) {
+      throw new ApiError(
+        "invalid_request",
+        `Upload ${source.uploadId} was inspected with dataset ${upload.summary.dataset ?? "(none)"}; ` +
+          `to read ${source.dataset}, complete it again with {"dataset": "${source.dataset}"}.`,
+      );
+    }
     const trials = source.trials?.length ?? upload.summary.trials;
     assertWithin(trials, limits.maxTrials);
     const read = await readUploadBetas(deps.blobs, upload, space, source.trials, deps.decodedMaxBytes);

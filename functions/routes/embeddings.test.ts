@@ -1,3 +1,5 @@
+import { execFileSync } from "node:child_process";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeNpy } from "../../core/contracts/tensor.ts";
@@ -23,6 +25,13 @@ beforeAll(async () => {
 });
 afterAll(() => h.close());
 
+const post0 = (path: string, body: unknown) =>
+  h.request(path, {
+    method: "POST",
+    key,
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
 const post = (body: unknown, headers: Record<string, string> = {}) =>
   h.request("/v1/embeddings", {
     method: "POST",
@@ -150,6 +159,35 @@ describe("POST /v1/embeddings: preprocessing", () => {
       average: { groups: 2 },
       input_trials: 6,
     });
+  });
+});
+
+describe("POST /v1/embeddings: from an upload", () => {
+  it("embeds chosen trials of an uploaded volume, masked server-side and z-scored over them", async () => {
+    const file = execFileSync("/usr/bin/python3", [
+      "-c",
+      `import nibabel as nib, numpy as np, tempfile, os
+d = (np.arange(4*5*6*4, dtype=np.int16).reshape(4,5,6,4) % 97) * 3
+p = os.path.join(tempfile.mkdtemp(), "s.nii.gz"); nib.save(nib.Nifti1Image(d, np.eye(4)), p); print(p)`,
+    ])
+      .toString()
+      .trim();
+    const bytes = new Uint8Array(await readFile(file));
+    const created = await post0("/v1/uploads", { filename: "s.nii.gz", size: bytes.length });
+    const { id, upload } = (await created.json()) as { id: string; upload: { url: string } };
+    await h.app.request(upload.url, { method: "PUT", body: bytes });
+    expect((await post0(`/v1/uploads/${id}/complete`, { model: TINY_MODEL })).status).toBe(200);
+
+    const res = await post({ model: TINY_MODEL, betas: { upload_id: id, trials: [0, 2, 3] } });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as Body & { trials: number; preprocessing: Record<string, unknown> };
+    expect(body.trials).toBe(3);
+    expect(body.preprocessing).toMatchObject({ zscore: { kind: "session", trials: 3 }, input_trials: 3 });
+
+    const wrongDataset = await post({ model: TINY_MODEL, betas: { upload_id: id, dataset: "/other" } });
+    expect(wrongDataset.status).toBe(400);
+    const outOfRange = await post({ model: TINY_MODEL, betas: { upload_id: id, trials: [9] } });
+    expect(outOfRange.status).toBe(400);
   });
 });
 

@@ -11,7 +11,7 @@ export const UploadBetas = z
     dataset: z
       .string()
       .optional()
-      .openapi({ description: "Ignored unless it differs from the one inspected" }),
+      .openapi({ description: "Must be the dataset the upload was completed with (a check, not a switch)" }),
     trials: z
       .array(z.number().int().nonnegative())
       .min(1)
