@@ -52,7 +52,16 @@ const KEY_COLUMNS = `k.id, k.lab_id, l.name as lab_name, k.prefix, k.name, k.cre
 
 /** Labs and their API keys. Only a hash of each key is stored; the key itself is shown once, at creation. */
 export class ApiKeyStore {
-  constructor(private readonly db: Sql) {}
+  /**
+   * Keys verified in the last `cacheMs`, so a busy lab costs no database round trip per request. A key
+   * revoked through this store stops at once; one revoked by another process within `cacheMs`.
+   */
+  readonly #verified = new Map<string, { lab: Lab & { keyId: string }; until: number }>();
+
+  constructor(
+    private readonly db: Sql,
+    private readonly cacheMs = 5_000,
+  ) {}
 
   async ensureLab(name: string): Promise<Lab> {
     const [existing] = await this.db.query<Lab>("select id, name from labs where name = $1", [name]);
@@ -85,21 +94,24 @@ export class ApiKeyStore {
     if (!key?.startsWith(KEY_PREFIX)) {
       throw new ApiError("unauthorized", "Send your API key as `Authorization: Bearer mk_...`.");
     }
+    const hash = hashKey(key);
+    const cached = this.#verified.get(hash);
+    if (cached && cached.until > Date.now()) return cached.lab;
     const [row] = await this.db.query<{ key_id: string; id: string; name: string; revoked_at: Date | null }>(
       `select k.id as key_id, l.id, l.name, k.revoked_at
          from api_keys k join labs l on l.id = k.lab_id where k.key_hash = $1`,
-      [hashKey(key)],
+      [hash],
     );
     if (!row)
       throw new ApiError("unauthorized", "This API key is not known. Create one with `mindeye keys create`.");
     if (row.revoked_at)
       throw new ApiError("unauthorized", "This API key was revoked. Use another key of your lab.");
-    // At most one write a minute per key: last_used_at is for humans auditing keys, not for billing.
-    await this.db.query(
-      "update api_keys set last_used_at = now() where id = $1 and (last_used_at is null or last_used_at < now() - interval '1 minute')",
-      [row.key_id],
-    );
-    return { id: row.id, name: row.name, keyId: row.key_id };
+    // Written when the key is looked up, so at most once per cache period: last_used_at is for humans
+    // auditing keys, not for billing.
+    await this.db.query("update api_keys set last_used_at = now() where id = $1", [row.key_id]);
+    const lab = { id: row.id, name: row.name, keyId: row.key_id };
+    this.#verified.set(hash, { lab, until: Date.now() + this.cacheMs });
+    return lab;
   }
 
   async list(labName?: string): Promise<ApiKeyInfo[]> {
@@ -125,10 +137,11 @@ export class ApiKeyStore {
         `Several keys share the prefix ${idOrPrefix}; revoke by key id instead.`,
       );
     }
-    const [row] = await this.db.query<{ revoked_at: Date }>(
-      "update api_keys set revoked_at = coalesce(revoked_at, now()) where id = $1 returning revoked_at",
+    const [row] = await this.db.query<{ revoked_at: Date; key_hash: string }>(
+      "update api_keys set revoked_at = coalesce(revoked_at, now()) where id = $1 returning revoked_at, key_hash",
       [matches[0]!.id],
     );
+    this.#verified.delete(row!.key_hash);
     return { ...toInfo(matches[0]!), revokedAt: row!.revoked_at };
   }
 }
