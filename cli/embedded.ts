@@ -11,6 +11,7 @@ import { startExpiredUploadSweeper } from "../core/uploads/expired-upload-sweepe
 import { buildServices, webhookUrlPolicy } from "../functions/build-services.ts";
 import type { AppServices } from "../functions/services.ts";
 import type { ModelServer } from "../gpu-worker/runtime/model-server.ts";
+import { WorkerMetrics } from "../gpu-worker/server/worker-metrics.ts";
 import { ensureSim01 } from "../gpu-worker/sim/ensure-sim01.ts";
 import { createLogger } from "./logger.ts";
 import { configuredBundleDirs, openModelServer } from "./models.ts";
@@ -34,6 +35,15 @@ export async function startEmbedded(config: Config): Promise<Embedded> {
     settle = { resolve, reject };
   });
   const built = await buildServices(config, log, new DeferredInference(loaded));
+  let models: ModelServer | undefined;
+  void loaded.then(
+    (m) => {
+      models = m;
+    },
+    () => {},
+  );
+  // The batchers' counters and queue depths, as the standalone worker reports them, on this /metrics.
+  built.services.metrics.include(new WorkerMetrics(() => models?.batchStats()).registry);
   const loading = loadModels(config, built.services, log).then(settle.resolve, (error: Error) => {
     log.error({ err: error }, "models failed to load");
     settle.reject(error);

@@ -23,6 +23,9 @@ export class HttpMetrics {
     registers: [this.registry],
   });
 
+  /** Registries of components running in this process (the in-process model server's batchers). */
+  private readonly included: Registry[] = [];
+
   constructor(options: { processMetrics?: boolean } = {}) {
     if (options.processMetrics) collectDefaultMetrics({ register: this.registry });
   }
@@ -34,7 +37,12 @@ export class HttpMetrics {
     this.latency.observe({ method, route }, seconds);
   }
 
+  include(registry: Registry): void {
+    this.included.push(registry);
+  }
+
   async render(): Promise<{ contentType: string; body: string }> {
-    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+    const parts = await Promise.all([this.registry, ...this.included].map((r) => r.metrics()));
+    return { contentType: this.registry.contentType, body: parts.join("\n") };
   }
 }

@@ -83,6 +83,24 @@ describe("mindeye serve", () => {
     });
     const { id } = (await created.json()) as { id: string };
 
+    // The in-process batchers report on the API's /metrics, with the provider that really runs.
+    const rows = async () => {
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      expect(text).toContain('mindeye_worker_model_info{model="mindeye1-subj01-tiny",provider="cpu"} 1');
+      return Number(/mindeye_worker_batch_rows_total\{model="mindeye1-subj01-tiny"\} (\d+)/.exec(text)![1]);
+    };
+    const before = await rows();
+    const embedded = await fetch(`http://127.0.0.1:${port}/v1/embeddings`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+      body: JSON.stringify({
+        model: "mindeye1-subj01-tiny",
+        betas: { values: [Array(40).fill(0.5), Array(40).fill(0.1)] },
+      }),
+    });
+    expect(embedded.status).toBe(200);
+    expect(await rows()).toBe(before + 2);
+
     first.kill("SIGTERM");
     expect(await stopped(first)).toBe(0);
 
