@@ -72,7 +72,9 @@ async function parseRequest(c: Context<AppEnv>): Promise<ParsedRequest> {
     const tensor = await decodeNpyBody(new Uint8Array(await c.req.arrayBuffer()), {
       maxDecodedBytes: limits.syncBodyBytes * 4,
     });
-    return { model, outputs, betas: { values: [] }, source: inlineSource(tensor) };
+    // Kept as base64 in the request, so a job (Prefer: respond-async) carries the same betas.
+    const betas = encodeTensor(tensor.data, tensor.shape, "base64");
+    return { model, outputs, betas, source: inlineSource(tensor) };
   }
   const body = (c.req as unknown as { valid(target: "json"): z.infer<typeof EmbeddingRequest> }).valid(
     "json",
@@ -133,9 +135,7 @@ export function registerCreateEmbeddings(app: App): void {
     c.header("x-batch-size", String(timing.batch_size));
     if (encoding === "npy") {
       const tensor = result.outputs[request.outputs[0]!]!;
-      return c.body(encodeNpy(tensor.data, tensor.shape) as Uint8Array<ArrayBuffer>, 200, {
-        "content-type": NPY,
-      });
+      return c.body(encodeNpy(tensor.data, tensor.shape), 200, { "content-type": NPY });
     }
     const outputs = Object.fromEntries(
       (Object.entries(result.outputs) as [string, Tensor][]).map(([name, t]) => [

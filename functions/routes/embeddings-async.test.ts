@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { encodeNpy } from "../../core/contracts/tensor.ts";
 import { batchJobHandlers } from "../../core/inference/batch-jobs.ts";
 import { type JobWorker, startJobWorker } from "../../core/jobs/job-worker.ts";
 import { parseNpy } from "../../gpu-worker/bundles/npy.ts";
@@ -63,6 +64,20 @@ describe("POST /v1/embeddings as a job", () => {
     expect(Array.from(npy.data)).toEqual(
       Array.from(Float32Array.from(sync.outputs.retrieval.values.flat(2))),
     );
+  });
+
+  it("runs an application/x-npy body as a job when asked", async () => {
+    const data = Float32Array.from(rows(3).flat());
+    const res = await h.request(`/v1/embeddings?model=${TINY_MODEL}`, {
+      method: "POST",
+      key,
+      headers: { "content-type": "application/x-npy", prefer: "respond-async, wait=30" },
+      body: encodeNpy(data, [3, 40]),
+    });
+    expect(res.status).toBe(200);
+    const job = (await res.json()) as Job;
+    expect(job.status).toBe("succeeded");
+    expect(job.outputs.trials).toBe(3);
   });
 
   it("switches to a job above the synchronous trial limit, and answers 202 at once", async () => {
