@@ -133,6 +133,36 @@ describe("uploads: errors", () => {
   });
 });
 
+describe("uploads: hostile files", () => {
+  /** A NIfTI-1 header (348 bytes + 4 of extension flag) claiming the given dims of float32, with no data. */
+  function niftiHeader(dims: number[]): Uint8Array {
+    const header = new DataView(new ArrayBuffer(352));
+    header.setInt32(0, 348, true);
+    header.setInt16(40, dims.length, true);
+    dims.forEach((d, i) => header.setInt16(42 + 2 * i, d, true));
+    header.setInt16(70, 16, true); // float32
+    header.setInt16(72, 32, true);
+    header.setFloat32(108, 352, true);
+    header.setFloat32(112, 1, true);
+    for (const [i, c] of [..."n+1"].entries()) header.setUint8(344 + i, c.charCodeAt(0));
+    return new Uint8Array(header.buffer);
+  }
+
+  it("refuses a header claiming terabytes with 413 before reading any data", async () => {
+    const id = await upload(niftiHeader([32767, 32767, 32767, 100]), "huge.nii");
+    const res = await complete(id);
+    expect(res.status).toBe(413);
+    expect((await res.json()) as object).toMatchObject({ code: "file_too_large" });
+  });
+
+  it("refuses a file shorter than its header says with truncated_file", async () => {
+    const id = await upload(niftiHeader([4, 5, 6, 3]), "short.nii");
+    const res = await complete(id);
+    expect(res.status).toBe(422);
+    expect((await res.json()) as object).toMatchObject({ code: "truncated_file" });
+  });
+});
+
 describe("uploads: security", () => {
   it("hides one lab's upload from another lab (404 on get, complete and delete)", async () => {
     const id = await upload(new Uint8Array([1, 2, 3]), "mine.raw");
