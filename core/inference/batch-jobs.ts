@@ -4,6 +4,7 @@ import { encodeNpy } from "../contracts/tensor.ts";
 import type { JobHandler } from "../jobs/job-worker.ts";
 import type { PayloadFilter, VectorStore } from "../search/vector-index.ts";
 import { withIndex } from "../search/with-index.ts";
+import { type CompleteUploadRequest, completeUpload } from "../uploads/complete-upload.ts";
 import { type BetasBody, betasSourceOf } from "./betas-source.ts";
 import type { EmbeddingOutput } from "./inference.ts";
 import { type PrepareDeps, prepareBetas } from "./prepare-betas.ts";
@@ -25,7 +26,8 @@ const CHUNK_ROWS = 64;
 
 /**
  * The async versions of /v1/embeddings and /v1/retrievals, for whole uploads: embed in chunks (progress,
- * cancel between chunks), then write the results to the blob store as .npy / JSON under outputs/.
+ * cancel between chunks), then write the results to the blob store as .npy / JSON under outputs/; and of
+ * /v1/uploads/{id}/complete, whose reading of a large session can outlast an HTTP request.
  */
 export function batchJobHandlers(deps: PrepareDeps & { vectors: VectorStore }): Record<string, JobHandler> {
   async function embedAll(
@@ -102,6 +104,16 @@ export function batchJobHandlers(deps: PrepareDeps & { vectors: VectorStore }): 
         );
       }
       return { files, trials: prepared.matrix.shape[0], preprocessing: prepared.applied };
+    },
+
+    // The whole summary is small JSON, so it is the job's output as it is.
+    inspect_upload: async (job) => {
+      const { lab_id, upload_id, ...request } = job.inputs as CompleteUploadRequest & {
+        lab_id: string;
+        upload_id: string;
+      };
+      const upload = await completeUpload(deps, lab_id, upload_id, request);
+      return { upload_id, ...upload.summary };
     },
 
     retrievals: async (job, ctx) => {

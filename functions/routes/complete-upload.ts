@@ -1,8 +1,11 @@
-import { createRoute } from "@hono/zod-openapi";
-import { modelInputSpace } from "../../core/inference/model-space.ts";
-import { inspectUpload } from "../../core/uploads/read-upload.ts";
+import { createRoute, z } from "@hono/zod-openapi";
+import { completeUpload } from "../../core/uploads/complete-upload.ts";
 import type { App } from "../env.ts";
+import { JobResource, jobCreatedResponses } from "../jobs/job-schemas.ts";
+import { parsePrefer } from "../jobs/prefer.ts";
+import { respondWithJob } from "../jobs/respond-with-job.ts";
 import { limitBody } from "../middleware/body-limit.ts";
+import { IdempotencyKeyHeaders } from "../middleware/idempotency.ts";
 import { presentUpload } from "../presenters/upload.ts";
 import { problemResponses } from "../schemas/problem.ts";
 import { CompleteUploadBody, UploadIdParam, UploadResource } from "../schemas/uploads.ts";
@@ -12,16 +15,21 @@ const route = createRoute({
   path: "/v1/uploads/{id}/complete",
   tags: ["uploads"],
   summary: "Inspect an uploaded file: format, dtype, shape, trials, scaling, statistics",
+  description:
+    "Reading a large session takes seconds to a minute; with `Prefer: respond-async` it runs as a job " +
+    "(`inspect_upload`) whose outputs are this summary, e.g. behind an API with a 30 s request limit.",
   middleware: [limitBody(16 * 1024)] as const,
   request: {
+    headers: IdempotencyKeyHeaders,
     params: UploadIdParam,
     body: { content: { "application/json": { schema: CompleteUploadBody } }, required: false },
   },
   responses: {
     200: {
-      description: "The file was read; its summary",
-      content: { "application/json": { schema: UploadResource } },
+      description: "The file was read; its summary (or, as a job with `Prefer: wait=N`, the finished job)",
+      content: { "application/json": { schema: z.union([UploadResource, JobResource]) } },
     },
+    202: jobCreatedResponses[202],
     ...problemResponses(400, 401, 404, 409, 413, 415, 422),
   },
 });
@@ -31,17 +39,14 @@ export function registerCompleteUpload(app: App): void {
     const { id } = c.req.valid("param");
     const body = (c.req.header("content-type")?.includes("json") ? c.req.valid("json") : undefined) ?? {};
     const { uploads, blobs, inference, limits } = c.var.services;
-    const upload = await uploads.get(c.var.lab.id, id);
-    const model = body.model
-      ? { id: body.model, space: await modelInputSpace(inference, body.model) }
-      : undefined;
-    const summary = await inspectUpload(
-      blobs,
-      upload,
-      { dataset: body.dataset, layout: body.layout, raw_shape: body.raw_shape },
-      model,
-      limits.decodedMaxBytes,
-    );
-    return c.json(presentUpload(await uploads.markReady(c.var.lab.id, id, summary)), 200);
+    if (parsePrefer(c.req.header("prefer")).respondAsync) {
+      await uploads.get(c.var.lab.id, id);
+      return respondWithJob(c, {
+        kind: "inspect_upload",
+        inputs: { ...body, upload_id: id, lab_id: c.var.lab.id },
+      });
+    }
+    const deps = { uploads, blobs, inference, decodedMaxBytes: limits.decodedMaxBytes };
+    return c.json(presentUpload(await completeUpload(deps, c.var.lab.id, id, body)), 200);
   });
 }
