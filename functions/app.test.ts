@@ -108,6 +108,26 @@ describe("health and metrics", () => {
   });
 });
 
+describe("metrics scrape token", () => {
+  it("requires the configured token, and only that one", async () => {
+    const guarded = await createHarness(() => ({ metricsToken: "scrape-token-0123456789" }));
+    try {
+      expect((await guarded.request("/metrics")).status).toBe(401);
+      const wrong = await guarded.request("/metrics", {
+        headers: { authorization: "Bearer scrape-token-0123456780" },
+      });
+      expect(wrong.status).toBe(401);
+      const right = await guarded.request("/metrics", {
+        headers: { authorization: "Bearer scrape-token-0123456789" },
+      });
+      expect(right.status).toBe(200);
+      expect(await right.text()).toContain("http_requests_total");
+    } finally {
+      await guarded.close();
+    }
+  });
+});
+
 describe("readiness failures", () => {
   it("answers 503 naming the failing dependency", async () => {
     const failing = await createHarness((base) => ({

@@ -71,6 +71,7 @@ export async function buildServices(
     },
     log,
     metrics: new HttpMetrics({ processMetrics: true }),
+    metricsToken: config.METRICS_TOKEN,
     readiness: {
       database: async () => {
         await db.query("select 1");

@@ -42,6 +42,8 @@ export interface AppServices {
   limits: Limits;
   log: Logger;
   metrics: HttpMetrics;
+  /** Bearer token a Prometheus scrape must send; unset leaves /metrics open (the embedded default). */
+  metricsToken?: string;
   /** Named probes for /readyz; each throws when its dependency is not usable. */
   readiness: Record<string, () => Promise<void>>;
   /** Checks a local presigned URL (embedded blob store only); absent when blobs live in S3. */

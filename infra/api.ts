@@ -21,6 +21,7 @@ export const api = new sst.aws.Function("Api", {
     QDRANT_URL: secrets.qdrantUrl.value,
     QDRANT_API_KEY: secrets.qdrantApiKey.value,
     SIGNING_SECRET: secrets.signingSecret.value,
+    METRICS_TOKEN: secrets.metricsToken.value,
     WEBHOOK_ALLOW_PRIVATE: "false",
     WEBHOOK_ALLOW_HTTP: "false",
   },

@@ -5,4 +5,6 @@ export const secrets = {
   /** Qdrant cluster (Qdrant Cloud or self-hosted; docs/operations.md sizes it). */
   qdrantUrl: new sst.Secret("QdrantUrl"),
   qdrantApiKey: new sst.Secret("QdrantApiKey"),
+  /** Bearer token Prometheus sends to scrape /metrics on the public API. */
+  metricsToken: new sst.Secret("MetricsToken"),
 };
