@@ -139,7 +139,7 @@ describe("uploads: hostile files", () => {
     const header = new DataView(new ArrayBuffer(352));
     header.setInt32(0, 348, true);
     header.setInt16(40, dims.length, true);
-    dims.forEach((d, i) => header.setInt16(42 + 2 * i, d, true));
+    for (const [i, d] of dims.entries()) header.setInt16(42 + 2 * i, d, true);
     header.setInt16(70, 16, true); // float32
     header.setInt16(72, 32, true);
     header.setFloat32(108, 352, true);
