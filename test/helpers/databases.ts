@@ -14,7 +14,8 @@ export interface DatabaseBackend {
   open(): Promise<Database>;
 }
 
-async function freshServerDatabase(): Promise<Database> {
+/** An empty database on the test server, by URL (for child processes too), and how to drop it. */
+export async function createServerDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
   const name = `mindeye_test_${randomBytes(6).toString("hex")}`;
   const admin = new pg.Client({ connectionString: TEST_POSTGRES_URL });
   await admin.connect();
@@ -22,16 +23,26 @@ async function freshServerDatabase(): Promise<Database> {
   await admin.end();
   const url = new URL(TEST_POSTGRES_URL);
   url.pathname = `/${name}`;
-  const db = await openPostgres(url.toString());
+  return {
+    url: url.toString(),
+    async drop() {
+      const dropper = new pg.Client({ connectionString: TEST_POSTGRES_URL });
+      await dropper.connect();
+      await dropper.query(`drop database if exists ${name} with (force)`);
+      await dropper.end();
+    },
+  };
+}
+
+async function freshServerDatabase(): Promise<Database> {
+  const created = await createServerDatabase();
+  const db = await openPostgres(created.url);
   await migrate(db);
   return {
     ...db,
     async close() {
       await db.close();
-      const dropper = new pg.Client({ connectionString: TEST_POSTGRES_URL });
-      await dropper.connect();
-      await dropper.query(`drop database if exists ${name} with (force)`);
-      await dropper.end();
+      await created.drop();
     },
   };
 }

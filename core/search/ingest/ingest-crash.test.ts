@@ -1,12 +1,10 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { TEST_POSTGRES_URL } from "../../../test/helpers/databases.ts";
+import { createServerDatabase } from "../../../test/helpers/databases.ts";
 import { LocalVectorStore } from "../embedded/local-vector-store.ts";
 import { writeLaionShards } from "../testing/laion-shards.ts";
 
@@ -84,31 +82,12 @@ function firstCommit(child: ChildProcess): Promise<void> {
   });
 }
 
-async function freshServerDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
-  const name = `mindeye_crash_${randomBytes(6).toString("hex")}`;
-  const admin = new pg.Client({ connectionString: TEST_POSTGRES_URL });
-  await admin.connect();
-  await admin.query(`create database ${name}`);
-  await admin.end();
-  const url = new URL(TEST_POSTGRES_URL);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    async drop() {
-      const client = new pg.Client({ connectionString: TEST_POSTGRES_URL });
-      await client.connect();
-      await client.query(`drop database if exists ${name} with (force)`);
-      await client.end();
-    },
-  };
-}
-
 describe.each(["pglite", "postgres"] as const)(
   "ingest killed with SIGKILL half-way, progress on %s",
   (backend) => {
     it("resumes from the last committed shard and ends with every row exactly once", async () => {
       const dataDir = path.join(work, `data-${backend}`);
-      const server = backend === "postgres" ? await freshServerDatabase() : null;
+      const server = backend === "postgres" ? await createServerDatabase() : null;
       const env: Record<string, string> = {
         MINDEYE_DATA_DIR: dataDir,
         ...(server ? { DATABASE_URL: server.url } : {}),
