@@ -39,7 +39,8 @@ export function problemResponse(c: Context<AppEnv>, thrown: unknown): Response {
  * Turns zod's issues into one invalid_request naming each bad field and what it expected. A value that
  * fits none of a union's forms gets the union's message (the accepted forms) and the nearest form's issue.
  */
-export function validationError(where: string, error: ZodError): ApiError {
+export function validationError(target: string, error: ZodError): ApiError {
+  const where = target === "json" ? "body" : target;
   const issues = error.issues.map((issue) => describeIssue(where, [], issue));
   const first = issues[0];
   return new ApiError(
