@@ -15,9 +15,11 @@ const points = Array.from({ length: 300 }, (_, i) => ({
 describe.skipIf(sharedFixturesMissing)(
   needsSharedFixtures("Qdrant adapter requests, checked against Qdrant's OpenAPI document"),
   () => {
-    const server = new QdrantOpenApiServer();
+    // Built in beforeAll: it reads the document, which a skipped suite must not touch.
+    let server: QdrantOpenApiServer;
     let url: string;
     beforeAll(async () => {
+      server = new QdrantOpenApiServer();
       url = await server.start();
     });
     afterAll(() => server.stop());
