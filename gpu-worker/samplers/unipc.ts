@@ -38,7 +38,7 @@ export function diffusersGrid(schedule: VpSchedule, timesteps: number[]): NoiseL
 
 export class UniPCMultistep {
   private readonly steps: number;
-  /** x̂₀ of the last solverOrder + 1 steps (ring), newest last in `history`. */
+  /** Buffers for x̂₀ of the last solverOrder steps plus the one being computed; newest last in `history`. */
   private readonly buffers: Float32Array[];
   private history: { level: number; x0: Float32Array }[] = [];
   private readonly lastSample: Float32Array;
@@ -52,8 +52,9 @@ export class UniPCMultistep {
     private readonly options: { solverOrder: number; lowerOrderFinal: boolean },
   ) {
     if (grid.length < 2) throw new RangeError("a UniPC grid needs at least one step (two levels)");
-    if (!Number.isInteger(options.solverOrder) || options.solverOrder < 1 || options.solverOrder > 3) {
-      throw new RangeError(`solverOrder must be 1, 2 or 3, got ${options.solverOrder}`);
+    // diffusers' predictor hard-wires ρ = ½ at order 2; higher orders are not what VD ran.
+    if (options.solverOrder !== 1 && options.solverOrder !== 2) {
+      throw new RangeError(`solverOrder must be 1 or 2, got ${options.solverOrder}`);
     }
     this.steps = grid.length - 1;
     this.buffers = Array.from({ length: options.solverOrder + 1 }, () => new Float32Array(size));
@@ -126,8 +127,8 @@ export class UniPCMultistep {
 
   /** UniP from the latest history entry to grid[target], in place on `sample`. Returns h. */
   private predict(target: number, sample: Float32Array, order: number): number {
-    const { h, hPhi1, bH, ratios, R, b, to, from, m0 } = this.coefficients(target, order);
-    const rhos = order === 1 ? [] : order === 2 ? [0.5] : solve(minor(R), b.slice(0, -1));
+    const { h, hPhi1, bH, ratios, to, from, m0 } = this.coefficients(target, order);
+    const rhos = order === 1 ? [] : [0.5];
     const older = ratios.map((_, i) => this.history[this.history.length - 2 - i]!.x0);
     const sigmaRatio = f(to.sigma / from.sigma);
     const baseScale = f(to.alpha * hPhi1);
@@ -159,11 +160,7 @@ export class UniPCMultistep {
   }
 }
 
-function minor(matrix: number[][]): number[][] {
-  return matrix.slice(0, -1).map((row) => row.slice(0, -1));
-}
-
-/** Gaussian elimination with partial pivoting for UniPC's ≤3x3 systems. */
+/** Gaussian elimination with partial pivoting for UniC's 2x2 system. */
 function solve(matrix: number[][], rhs: number[]): number[] {
   const n = rhs.length;
   const a = matrix.map((row, i) => [...row, rhs[i]!]);
