@@ -42,6 +42,23 @@ export class GraphSession {
     }
   }
 
+  /** Runs the graph once and returns the named outputs as ORT allocated them (for one-off stages). */
+  async runOnce(
+    inputs: Record<string, FloatTensor>,
+    outputs: string[],
+  ): Promise<Record<string, FloatTensor>> {
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const [key, t] of Object.entries(inputs)) feeds[key] = new ort.Tensor("float32", t.data, t.dims);
+    const result = await this.session.run(feeds, outputs);
+    const tensors: Record<string, FloatTensor> = {};
+    for (const key of outputs) {
+      const produced = result[key];
+      if (produced?.type !== "float32") throw new Error(`${this.name} produced no float32 ${key}`);
+      tensors[key] = { data: produced.data as Float32Array, dims: produced.dims };
+    }
+    return tensors;
+  }
+
   async release(): Promise<void> {
     await this.session.release();
   }

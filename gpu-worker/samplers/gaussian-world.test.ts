@@ -72,7 +72,7 @@ async function runChain(schedule: DdpmSchedule, sigma: number, mus: number[], ro
     gaussianPriorGraph({ alphasCumprod: schedule.alphasCumprod, sigma, tokens, dim }),
   );
   const brain = new Float32Array(mus.length * rowSize);
-  mus.forEach((mu, row) => brain.fill(mu, row * rowSize, (row + 1) * rowSize));
+  for (const [row, mu] of mus.entries()) brain.fill(mu, row * rowSize, (row + 1) * rowSize);
   return sampleDdpm({
     schedule,
     size: brain.length,
