@@ -1,7 +1,6 @@
 /**
  * One bundle graph as an ORT session (opened by runtime/ort-session's provider fallback), run with named
- * float32 inputs. Outputs are written into caller-owned buffers, so a sampling loop allocates its tensors
- * once and ORT fills them step after step.
+ * float32 inputs; a sampling loop's outputs are copied into buffers it allocated once.
  */
 import * as ort from "onnxruntime-node";
 import { type ExecutionProvider, openSession } from "../runtime/ort-session.ts";
@@ -27,18 +26,20 @@ export class GraphSession {
     return new GraphSession(name, opened.provider, opened.session);
   }
 
-  /** Runs the graph; each output named in `outputs` is written into its buffer (sized by the caller). */
+  /**
+   * Runs the graph and copies each output named in `outputs` into its buffer (sized by the caller). ORT's
+   * own output tensor is transient; the loop's state lives in buffers allocated once.
+   */
   async run(inputs: Record<string, FloatTensor>, outputs: Record<string, FloatTensor>): Promise<void> {
-    const feeds: Record<string, ort.Tensor> = {};
-    for (const [key, t] of Object.entries(inputs)) feeds[key] = new ort.Tensor("float32", t.data, t.dims);
-    const fetches: Record<string, ort.Tensor> = {};
-    for (const [key, t] of Object.entries(outputs)) fetches[key] = new ort.Tensor("float32", t.data, t.dims);
-    const result = await this.session.run(feeds, fetches);
+    const result = await this.runOnce(inputs, Object.keys(outputs));
     for (const [key, t] of Object.entries(outputs)) {
-      const produced = result[key];
-      if (!produced) throw new Error(`${this.name} produced no output ${key}`);
-      // A provider that ignores the pre-allocated buffer hands back its own; copy it in.
-      if (produced.data !== t.data) t.data.set(produced.data as Float32Array);
+      const produced = result[key]!.data;
+      if (produced.length !== t.data.length) {
+        throw new Error(
+          `${this.name} output ${key} has ${produced.length} values, expected ${t.data.length}`,
+        );
+      }
+      t.data.set(produced);
     }
   }
 
