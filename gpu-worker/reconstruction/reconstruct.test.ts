@@ -307,10 +307,49 @@ describe("reconstruct", () => {
   });
 });
 
+describe("reconstruct with the exporter's real-topology graphs", () => {
+  it("runs the tiny test bundle's voxel2clip, lowlevel and prior (random weights) with stand-ins for the rest", async () => {
+    const real = await loadBundle(join("test", "fixtures", "bundles", "mindeye1-subj01-tiny"));
+    const replace = Object.fromEntries(
+      (["voxel2clip", "lowlevel", "prior"] as const).map((name) => [
+        name,
+        readFileSync(real.graphs[name]!.path),
+      ]),
+    );
+    const sizes = { voxels: real.manifest.input.voxels, tokens: 5, dim: 16, latentSize: 16 };
+    const bundle = await loadBundle(
+      await writeStandInBundle(join(dir, "mixed"), standInWeights(sizes, 8), { id: "mixed", replace }),
+    );
+    const mixed = await openReconstructionGraphs(bundle, { providers: ["cpu"], intraOpThreads: 1 });
+    try {
+      const run = () =>
+        reconstruct({
+          graphs: mixed,
+          settings: modelSettings(bundle.manifest),
+          voxels: new GaussianGenerator(2).fill(new Float32Array(sizes.voxels)),
+          options: { samples: 4, outputs: ["best", "prior_embeddings"] },
+        });
+      const [a, b] = [await run(), await run()];
+      expect(a.image!.dims).toEqual([3, 128, 128]);
+      const embeddings = a.priorEmbeddings!;
+      for (let s = 0; s < 4; s++) {
+        const cls = embeddings.data.subarray(s * 5 * 16, s * 5 * 16 + 16);
+        expect(Math.hypot(...cls), `sample ${s}: CLS token rescaled to norm 1 (+1e-6)`).toBeCloseTo(1, 3);
+      }
+      expect(maxDiff(embeddings.data.subarray(0, 80), embeddings.data.subarray(80, 160))).toBeGreaterThan(
+        1e-3,
+      );
+      expect(Buffer.from(a.image!.data.buffer).equals(Buffer.from(b.image!.data.buffer))).toBe(true);
+    } finally {
+      await releaseGraphs(mixed);
+    }
+  });
+});
+
 describe("reconstruct at full width (257x768 tokens, 4x64x64 latents, 512x512 images)", () => {
   it("completes with every graph of a full-width stand-in bundle", async () => {
     const bundle = await loadBundle(
-      await writeStandInBundle(join(dir, "full"), standInWeights(FULL_WIDTH, 5), "standin-full"),
+      await writeStandInBundle(join(dir, "full"), standInWeights(FULL_WIDTH, 5), { id: "standin-full" }),
     );
     const full = await openReconstructionGraphs(bundle, { providers: ["cpu"] });
     try {

@@ -209,16 +209,20 @@ function graphs(w: StandInWeights): Record<GraphName, Uint8Array> {
   };
 }
 
-/** Writes the bundle folder (graphs + manifest with MindEye1's sampler settings); returns its path. */
+/**
+ * Writes the bundle folder (graphs + manifest with MindEye1's sampler settings); returns its path.
+ * `replace` swaps in other graphs of the same signatures (e.g. the exporter's real-topology ones).
+ */
 export async function writeStandInBundle(
   dir: string,
   weights: StandInWeights,
-  id = "standin",
+  options: { id?: string; replace?: Partial<Record<GraphName, Uint8Array>> } = {},
 ): Promise<string> {
   await mkdir(dir, { recursive: true });
   const files: Record<string, string> = {};
   const specs: BundleManifest["graphs"] = {};
-  for (const [name, bytes] of Object.entries(graphs(weights)) as [GraphName, Uint8Array][]) {
+  const all = { ...graphs(weights), ...options.replace };
+  for (const [name, bytes] of Object.entries(all) as [GraphName, Uint8Array][]) {
     const file = `${name}.onnx`;
     await writeFile(join(dir, file), bytes);
     files[file] = createHash("sha256").update(bytes).digest("hex");
@@ -229,7 +233,7 @@ export async function writeStandInBundle(
   const space = { tokens, dim, space: "standin", normalization: "none" as const };
   const manifest: BundleManifest = {
     schema_version: 1,
-    id,
+    id: options.id ?? "standin",
     family: "mindeye1",
     subject: "standin",
     version: "1",
