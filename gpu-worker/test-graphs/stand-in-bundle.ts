@@ -81,12 +81,6 @@ export function standInWeights(
   };
 }
 
-function transpose(m: Float32Array, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(m.length);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = m[r * cols + c]!;
-  return out;
-}
-
 function graphs(w: StandInWeights): Record<GraphName, Uint8Array> {
   const { voxels, tokens, dim, latentSize } = w.sizes;
   const flat = tokens * dim;
