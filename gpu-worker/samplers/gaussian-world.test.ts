@@ -91,7 +91,7 @@ describe("the D2P DDPM chain with the exact x̂₀", () => {
     expect(chainOracle(schedule, 2, 0.5).std).toBeCloseTo(0.482437, 5);
     const sigma = 0.3;
     const mus = [0.5, 2, -1];
-    const rowSize = 16_384;
+    const rowSize = 65_536;
     const out = await runChain(schedule, sigma, mus, rowSize, 11);
     mus.forEach((mu, row) => {
       const got = moments(out, row * rowSize, (row + 1) * rowSize);
@@ -102,8 +102,8 @@ describe("the D2P DDPM chain with the exact x̂₀", () => {
       const stdError = oracle.std / Math.sqrt(2 * got.n);
       expect(Math.abs(mean - oracle.mean), `mean for mu=${mu}`).toBeLessThan(4 * meanError);
       expect(Math.abs(std - oracle.std), `std for mu=${mu}`).toBeLessThan(4 * stdError);
-      // The test can tell: the naive target N(μ, σ²) is far outside the band.
-      expect(Math.abs(std - sigma)).toBeGreaterThan(8 * stdError);
+      // The test can tell: the naive target N(μ, σ²) lies far outside the band.
+      expect(Math.abs(oracle.std - sigma)).toBeGreaterThan(12 * stdError);
     });
   });
 

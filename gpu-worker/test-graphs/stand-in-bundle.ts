@@ -68,8 +68,9 @@ export function standInWeights(
     backbone: draw(sizes.voxels * flat, 1 / Math.sqrt(sizes.voxels)),
     retrieval: draw(sizes.voxels * flat, 1 / Math.sqrt(sizes.voxels)),
     lowlevel: draw(sizes.voxels * latent, 0.1 / Math.sqrt(sizes.voxels)),
-    decoder: draw(12, 0.3),
-    decoderBias: draw(3, 0.1),
+    // Like the real VAE, the decoder sees latent / 0.18215 and maps it to about [−1, 1].
+    decoder: draw(12, 0.05),
+    decoderBias: draw(3, 0.3),
     encoderMean: draw(12, 2),
     encoderMeanBias: draw(4, 0.1),
     encoderLogvar: draw(12, 0.5),
