@@ -5,6 +5,8 @@ import type { ApiKeyStore } from "../core/auth/api-keys.ts";
 import type { Config } from "../core/config.ts";
 import { batchJobHandlers } from "../core/inference/batch-jobs.ts";
 import { DeferredInference } from "../core/inference/deferred-inference.ts";
+import { reconstructionJobHandlers } from "../core/inference/reconstruction-job.ts";
+import type { Reconstructor } from "../core/inference/reconstructor.ts";
 import { startJobWorker } from "../core/jobs/job-worker.ts";
 import { startWebhookDispatcher } from "../core/jobs/webhook-dispatcher.ts";
 import { startExpiredUploadSweeper } from "../core/uploads/expired-upload-sweeper.ts";
@@ -24,7 +26,7 @@ export interface Embedded {
 
 /**
  * Everything `mindeye serve` runs in one process, on the configured or embedded backends: the models, the
- * API, a job worker for batch embeddings and retrievals, and the webhook dispatcher.
+ * API, a job worker for batch embeddings, retrievals and reconstructions, and the webhook dispatcher.
  */
 export async function startEmbedded(config: Config): Promise<Embedded> {
   const log = createLogger(config.LOG_LEVEL);
@@ -50,13 +52,15 @@ export async function startEmbedded(config: Config): Promise<Embedded> {
   });
   if (config.embedded) await ensureLocalKey(config.dataDir, built.services.apiKeys);
   const { db, inference, uploads, blobs, vectors, limits } = built.services;
-  const handlers = batchJobHandlers({
-    inference,
-    uploads,
-    blobs,
-    vectors,
-    decodedMaxBytes: limits.decodedMaxBytes,
-  });
+  const deps = { inference, uploads, blobs, decodedMaxBytes: limits.decodedMaxBytes };
+  // Reconstructions run on this process's models once they are loaded.
+  const reconstructor: Reconstructor = {
+    reconstruct: async (...args) => (await loaded).reconstruct(...args),
+  };
+  const handlers = {
+    ...batchJobHandlers({ ...deps, vectors }),
+    ...reconstructionJobHandlers({ ...deps, reconstructor }),
+  };
   const worker = await startJobWorker({ db, handlers, log });
   const dispatcher = await startWebhookDispatcher({ db, policy: webhookUrlPolicy(config), log });
   const sweeper = startExpiredUploadSweeper(uploads, blobs, log);

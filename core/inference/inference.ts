@@ -29,6 +29,8 @@ export interface ModelDescription {
   outputs: Record<EmbeddingOutput, { shape: number[] }>;
   /** sha256 of every bundle file, by file name. */
   hashes: Record<string, string>;
+  /** The graphs the bundle holds (bundle manifest `graphs`), so the API can refuse what a model cannot do. */
+  graphs: string[];
 }
 
 export interface EmbedTiming {

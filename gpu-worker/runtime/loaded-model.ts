@@ -117,6 +117,7 @@ function describe(bundle: LoadedBundle): ModelDescription {
     },
     outputs: { backbone: space("backbone"), retrieval: space("retrieval") },
     hashes: manifest.files,
+    graphs: Object.keys(manifest.graphs),
   };
 }
 
