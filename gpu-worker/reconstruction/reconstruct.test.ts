@@ -296,6 +296,19 @@ describe("reconstruct", () => {
     expect(maxDiff(unguided.candidates!.data, guided.candidates!.data)).toBeGreaterThan(1e-3);
   });
 
+  it("refuses voxels of the wrong count or with NaN with the error that says so", async () => {
+    const wrong = await reconstruct({ graphs, settings, voxels: new Float32Array(TINY.voxels + 1) }).catch(
+      (e) => e,
+    );
+    expect((wrong as ApiError).code).toBe("voxel_count_mismatch");
+    expect((wrong as ApiError).message).toContain(`${TINY.voxels} voxels`);
+    const nan = Float32Array.from(voxels);
+    nan[3] = Number.NaN;
+    const error = await reconstruct({ graphs, settings, voxels: nan }).catch((e) => e);
+    expect((error as ApiError).code).toBe("non_finite_values");
+    expect((error as ApiError).message).toContain("Voxel 3");
+  });
+
   it("refuses bad options with an invalid_request that names the field", async () => {
     const attempt = (options: unknown) => reconstruct({ graphs, settings, voxels, options });
     for (const [options, field] of [
