@@ -7,6 +7,8 @@ import type { BundleManifest } from "../../core/contracts/bundle-manifest.ts";
 import { ApiError } from "../../core/contracts/errors.ts";
 
 export interface ModelSettings {
+  modelId: string;
+  voxels: number;
   prior: { trainTimesteps: number; steps: number; imageEmbedScale: number; samples: number; seed: number };
   decoder: { steps: number; guidanceScale: number; img2imgStrength: number; vaeScaleFactor: number };
 }
@@ -27,6 +29,8 @@ export function modelSettings(manifest: BundleManifest): ModelSettings {
   if (prior.cond_scale !== 1) throw refuse(`prior cond_scale ${prior.cond_scale} is not 1`);
   if (decoder.kind !== "unipc") throw refuse(`decoder sampler ${decoder.kind} is not unipc`);
   return {
+    modelId: manifest.id,
+    voxels: manifest.input.voxels,
     prior: {
       trainTimesteps: prior.train_timesteps,
       steps: prior.steps,

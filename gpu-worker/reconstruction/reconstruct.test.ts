@@ -10,6 +10,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ApiError } from "../../core/contracts/errors.ts";
+import {
+  needsSharedFixtures,
+  SHARED_FIXTURES,
+  sharedFixturesMissing,
+} from "../../test/helpers/shared-fixtures.ts";
 import { loadBundle } from "../bundles/load-bundle.ts";
 import { GaussianGenerator } from "../samplers/gaussian-generator.ts";
 import {
@@ -27,15 +32,13 @@ import {
   releaseGraphs,
 } from "./reconstruction-graphs.ts";
 
-const goldens = JSON.parse(
-  readFileSync(join("..", "shared", "fixtures", "samplers", "goldens.json"), "utf8"),
-);
-const points = goldens.unipc.schedule.points;
+// The oracle takes diffusers' own schedule points and float16 add_noise coefficients from the goldens.
+const goldens = () => JSON.parse(readFileSync(join(SHARED_FIXTURES, "samplers", "goldens.json"), "utf8"));
 const level = (t: number) => {
+  const points = goldens().unipc.schedule.points;
   const i = points.t.indexOf(t);
   return { a: points.alpha_t[i] as number, s: points.sigma_t[i] as number };
 };
-const F16 = goldens.unipc.add_noise_t849_coefficients.float16;
 const CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073];
 const CLIP_STD = [0.26862954, 0.26130258, 0.27577711];
 // Observed: 6e-8 for the right recipe; the nearest wrong one (the 2x − 1 init) misses by 2.9e-4.
@@ -125,6 +128,7 @@ function oracle(
     : null;
   const noise = generator.fill(new Float32Array(n * latentSize));
   const [start, end] = [level(849), level(0)];
+  const F16 = goldens().unipc.add_noise_t849_coefficients.float16;
   const images: number[][] = [];
   const embeds: number[][] = [];
   for (let s = 0; s < n; s++) {
@@ -174,41 +178,44 @@ const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) =>
   Math.max(...Array.from(a, (v, i) => Math.abs(v - b[i]!)));
 
 describe("reconstruct", () => {
-  it("follows MindEye1's recipe, and every plausible wrong recipe measurably misses", async () => {
-    const n = 16;
-    const result = await reconstruct({
-      graphs,
-      settings,
-      voxels,
-      options: { outputs: ["best", "candidates"] },
-    });
-    const expected = oracle(weights, voxels, n, 42, 3.5);
-    const candidates = result.candidates!;
-    expect(candidates.dims).toEqual([n, 3, 8 * TINY.latentSize, 8 * TINY.latentSize]);
-    const size = candidates.data.length / n;
-    const got = Array.from({ length: n }, (_, s) => candidates.data.subarray(s * size, (s + 1) * size));
-    got.forEach((image, s) => {
-      expect(maxDiff(image, expected.images[s]!), `candidate ${s}`).toBeLessThan(IMAGE_ABS);
-    });
-    expect(maxDiff(result.similarities, expected.similarities)).toBeLessThan(1e-5);
-    expect(result.best).toBe(expected.best);
-    expect(new Set(got.map((image) => image.join())).size, "candidates differ").toBe(n);
-    expect(result.image!.dims).toEqual([3, 8 * TINY.latentSize, 8 * TINY.latentSize]);
-    expect(maxDiff(result.image!.data, got[result.best]!)).toBe(0);
+  it.skipIf(sharedFixturesMissing)(
+    needsSharedFixtures("follows MindEye1's recipe, and every plausible wrong recipe measurably misses"),
+    async () => {
+      const n = 16;
+      const result = await reconstruct({
+        graphs,
+        settings,
+        voxels,
+        options: { outputs: ["best", "candidates"] },
+      });
+      const expected = oracle(weights, voxels, n, 42, 3.5);
+      const candidates = result.candidates!;
+      expect(candidates.dims).toEqual([n, 3, 8 * TINY.latentSize, 8 * TINY.latentSize]);
+      const size = candidates.data.length / n;
+      const got = Array.from({ length: n }, (_, s) => candidates.data.subarray(s * size, (s + 1) * size));
+      got.forEach((image, s) => {
+        expect(maxDiff(image, expected.images[s]!), `candidate ${s}`).toBeLessThan(IMAGE_ABS);
+      });
+      expect(maxDiff(result.similarities, expected.similarities)).toBeLessThan(1e-5);
+      expect(result.best).toBe(expected.best);
+      expect(new Set(got.map((image) => image.join())).size, "candidates differ").toBe(n);
+      expect(result.image!.dims).toEqual([3, 8 * TINY.latentSize, 8 * TINY.latentSize]);
+      expect(maxDiff(result.image!.data, got[result.best]!)).toBe(0);
 
-    const wrongRecipes: Recipe[] = [
-      { swapHalves: true },
-      { initTwoXMinusOne: true },
-      { posteriorPerCandidate: true },
-      { skipFinalPriorDraw: true },
-      { noClsNormalization: true },
-    ];
-    for (const recipe of wrongRecipes) {
-      const wrong = oracle(weights, voxels, n, 42, 3.5, recipe);
-      const miss = Math.max(...wrong.images.map((image, s) => maxDiff(image, got[s]!)));
-      expect(miss, JSON.stringify(recipe)).toBeGreaterThan(100 * IMAGE_ABS);
-    }
-  });
+      const wrongRecipes: Recipe[] = [
+        { swapHalves: true },
+        { initTwoXMinusOne: true },
+        { posteriorPerCandidate: true },
+        { skipFinalPriorDraw: true },
+        { noClsNormalization: true },
+      ];
+      for (const recipe of wrongRecipes) {
+        const wrong = oracle(weights, voxels, n, 42, 3.5, recipe);
+        const miss = Math.max(...wrong.images.map((image, s) => maxDiff(image, got[s]!)));
+        expect(miss, JSON.stringify(recipe)).toBeGreaterThan(100 * IMAGE_ABS);
+      }
+    },
+  );
 
   it("gives the same images bit for bit for the same seed, and others for another seed", async () => {
     const run = (seed: number) =>
@@ -287,6 +294,19 @@ describe("reconstruct", () => {
       options: { samples: 2, outputs: ["candidates"] },
     });
     expect(maxDiff(unguided.candidates!.data, guided.candidates!.data)).toBeGreaterThan(1e-3);
+  });
+
+  it("refuses voxels of the wrong count or with NaN with the error that says so", async () => {
+    const wrong = await reconstruct({ graphs, settings, voxels: new Float32Array(TINY.voxels + 1) }).catch(
+      (e) => e,
+    );
+    expect((wrong as ApiError).code).toBe("voxel_count_mismatch");
+    expect((wrong as ApiError).message).toContain(`${TINY.voxels} voxels`);
+    const nan = Float32Array.from(voxels);
+    nan[3] = Number.NaN;
+    const error = await reconstruct({ graphs, settings, voxels: nan }).catch((e) => e);
+    expect((error as ApiError).code).toBe("non_finite_values");
+    expect((error as ApiError).message).toContain("Voxel 3");
   });
 
   it("refuses bad options with an invalid_request that names the field", async () => {

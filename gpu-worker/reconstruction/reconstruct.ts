@@ -7,6 +7,7 @@
  * in MindEye's order (samplers/README.md); progress is reported per stage and step; an aborted signal
  * stops it between steps.
  */
+import { ApiError } from "../../core/contracts/errors.ts";
 import { addNoise } from "../samplers/add-noise.ts";
 import { cosineSchedule } from "../samplers/cosine-schedule.ts";
 import { sampleDdpm } from "../samplers/ddpm-prior.ts";
@@ -69,6 +70,7 @@ export async function reconstruct(args: {
 }): Promise<ReconstructionResult> {
   const { graphs, settings, voxels, signal } = args;
   const options = resolveOptions(args.options, settings);
+  checkVoxels(voxels, settings);
   const n = options.samples;
   const progress = (stage: ReconstructionStage, step = 1, steps = 1) => {
     args.onProgress?.({ stage, step, steps });
@@ -179,5 +181,18 @@ function normalizeByClsToken(embeddings: Float32Array, n: number, tokens: number
     for (let i = 0; i < dim; i++) squares += row[i]! ** 2;
     const scale = Math.sqrt(squares) + 1e-6;
     for (let i = 0; i < row.length; i++) row[i] = row[i]! / scale;
+  }
+}
+
+function checkVoxels(voxels: Float32Array, settings: ModelSettings): void {
+  if (voxels.length !== settings.voxels) {
+    throw new ApiError(
+      "voxel_count_mismatch",
+      `Model ${settings.modelId} reconstructs from one trial of ${settings.voxels} voxels; got ${voxels.length}.`,
+    );
+  }
+  const bad = voxels.findIndex((v) => !Number.isFinite(v));
+  if (bad >= 0) {
+    throw new ApiError("non_finite_values", `Voxel ${bad} is ${voxels[bad]}; send finite betas.`);
   }
 }
