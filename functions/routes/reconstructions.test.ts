@@ -281,6 +281,7 @@ describe("POST /v1/reconstructions", () => {
     await bad({ model: MODEL, betas, samples: 17 }, "samples");
     await bad({ model: MODEL, betas, outputs: ["prior_embeddings"] }, "outputs");
     await bad({ model: MODEL, betas, img2img_strength: 0 }, "img2img_strength");
+    await bad({ model: MODEL, betas, prior_steps: 50 }, "prior_steps");
     await bad({ model: MODEL, betas, steps: 10 }, "steps");
     const wrongVoxels = await post({ model: MODEL, betas: { values: [[1, 2, 3]] } });
     expect(wrongVoxels.status).toBe(422);

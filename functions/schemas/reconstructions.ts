@@ -23,10 +23,16 @@ export const ReconstructionRequest = closedObject({
     .max(2 ** 32 - 1)
     .default(42)
     .openapi({ description: "The same seed, settings and betas give byte-identical PNGs" }),
-  prior_steps: z.number().int().positive().default(100).openapi({
-    description:
-      "The diffusion prior's DDPM steps; MindEye1's prior samples over its 100 training steps only",
-  }),
+  // Refused here rather than by the job: MindEye1's prior runs ancestral DDPM over its training steps only.
+  prior_steps: z
+    .literal(100, {
+      error: () =>
+        "prior_steps must be 100 (MindEye1's prior samples over its 100 training steps); leave it out",
+    })
+    .default(100)
+    .openapi({
+      description: "The diffusion prior's DDPM steps; MindEye1's prior runs its 100 training steps only",
+    }),
   decoder_steps: z.number().int().min(1).max(1000).default(20),
   guidance_scale: z.number().min(0).max(50).default(3.5),
   img2img_strength: z.number().gt(0).max(1).default(0.85).openapi({
