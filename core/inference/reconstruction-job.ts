@@ -76,14 +76,19 @@ export function reconstructionJobHandlers(
 }
 
 /**
- * Progress to the job record (which renews the lease and learns of a cancel, aborting ctx.signal). Steps
- * come faster than the database takes writes, so a step reported while one is being written is dropped.
+ * Progress to the job record, which renews the lease and learns of a cancel (aborting ctx.signal, so the
+ * pipeline stops before its next step). Steps come far faster than the database should take writes (on
+ * PGlite each write also runs on this thread), so at most one is written per PROGRESS_WRITE_MS.
  */
+const PROGRESS_WRITE_MS = 100;
+
 function reportProgress(ctx: JobContext): (p: ReconstructProgress) => void {
   let writing = false;
+  let lastWrite = 0;
   return (p) => {
-    if (writing) return;
+    if (writing || performance.now() - lastWrite < PROGRESS_WRITE_MS) return;
     writing = true;
+    lastWrite = performance.now();
     void ctx
       .progress(p.fraction, progressMessage(p))
       .catch(() => {})
