@@ -11,13 +11,13 @@ export const DEFAULT_API_URL = "http://127.0.0.1:8787";
  * MINDEYE_API_KEY or, for the local server, the key it saved in its data dir.
  */
 export async function labClient(explicit: { api?: string; key?: string } = {}): Promise<LabClient> {
-  const url = explicit.api ?? process.env.MINDEYE_API_URL ?? DEFAULT_API_URL;
+  const url = explicit.api || process.env.MINDEYE_API_URL || DEFAULT_API_URL;
   try {
     new URL(url);
   } catch {
     throw new UserError(`MINDEYE_API_URL is not a URL: ${url} (e.g. ${DEFAULT_API_URL})`);
   }
-  const key = explicit.key ?? process.env.MINDEYE_API_KEY ?? (await localKey());
+  const key = explicit.key || process.env.MINDEYE_API_KEY || (await localKey());
   return new LabClient(url, key);
 }
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import json
+import math
 import os
+import struct
 import time
 from typing import Any, Callable, Iterator, Mapping, Optional, Sequence, Tuple, Union
 
@@ -53,6 +56,16 @@ class Client:
         self._api.headers["Authorization"] = f"Bearer {key}"
         # Signed URLs (uploads, outputs) carry their own authorization: the key never goes there.
         self._signed = requests.Session()
+
+    def close(self) -> None:
+        self._api.close()
+        self._signed.close()
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
 
     # -- models, indexes -------------------------------------------------------------------------
 
@@ -314,9 +327,25 @@ def _upload_body(data: Uploadable, filename: Optional[str]):
         raw = npy_bytes(data)
         return _Sized.of(raw), filename or "array.npy"
     if hasattr(data, "to_bytes") and hasattr(data, "header"):  # a nibabel single-file image
-        raw = data.to_bytes()
-        return _Sized.of(raw), filename or "volume.nii"
+        return _Sized.of(_nifti_bytes(data)), filename or "volume.nii"
     raise TypeError(f"upload takes a path, a nibabel image or a numpy array; got {type(data).__name__}")
+
+
+def _nifti_bytes(image: Any) -> bytes:
+    """A nibabel image as one NIfTI file, with its scaling as it was.
+
+    nibabel writes scl_slope 1 / scl_inter 0 for an unscaled image; the API reads "no scaling" (NaN or 0)
+    on int16 as NSD's x300 storage, and an explicit 1 as values to use as they are. So an image that had no
+    scaling keeps none.
+    """
+    raw = bytearray(image.to_bytes())
+    if image.header.get_slope_inter()[0] is None:
+        endian = image.header.endianness
+        if struct.unpack(endian + "i", raw[:4])[0] == 348:  # NIfTI-1: float32 slope, inter at byte 112
+            struct.pack_into(endian + "ff", raw, 112, math.nan, math.nan)
+        else:  # NIfTI-2: float64 at byte 176
+            struct.pack_into(endian + "dd", raw, 176, math.nan, math.nan)
+    return bytes(raw)
 
 
 class _Sized:
@@ -327,8 +356,6 @@ class _Sized:
 
     @classmethod
     def of(cls, raw: bytes) -> "_Sized":
-        import io
-
         return cls(io.BytesIO(raw), len(raw))
 
     def __len__(self) -> int:
