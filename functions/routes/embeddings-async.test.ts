@@ -6,7 +6,11 @@ import { batchJobHandlers } from "../../core/inference/batch-jobs.ts";
 import { type JobWorker, startJobWorker } from "../../core/jobs/job-worker.ts";
 import { parseNpy } from "../../gpu-worker/bundles/npy.ts";
 import { createHarness, type Harness, TINY_MODEL } from "../../test/helpers/harness.ts";
-import { FORMATS_DIR } from "../../test/helpers/shared-fixtures.ts";
+import {
+  FORMATS_DIR,
+  needsSharedFixtures,
+  sharedFixturesMissing,
+} from "../../test/helpers/shared-fixtures.ts";
 
 let h: Harness;
 let key: string;
@@ -114,34 +118,37 @@ describe("POST /v1/embeddings as a job", () => {
 });
 
 describe("POST /v1/uploads/{id}/complete as a job", () => {
-  it("inspects the file in a job whose outputs are the summary, leaving the upload ready", async () => {
-    const bytes = new Uint8Array(await readFile(path.join(FORMATS_DIR, "example4d.nii.gz")));
-    const created = await h.request("/v1/uploads", {
-      method: "POST",
-      key,
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ filename: "example4d.nii.gz", size: bytes.length }),
-    });
-    const { id, upload } = (await created.json()) as { id: string; upload: { url: string } };
-    await h.app.request(upload.url, { method: "PUT", body: bytes });
-    const res = await h.request(`/v1/uploads/${id}/complete`, {
-      method: "POST",
-      key,
-      headers: { "content-type": "application/json", prefer: "respond-async, wait=30" },
-      body: "{}",
-    });
-    expect(res.status).toBe(200);
-    const job = (await res.json()) as { kind: string; status: string; outputs: Record<string, unknown> };
-    expect(job).toMatchObject({ kind: "inspect_upload", status: "succeeded" });
-    expect(job.outputs).toMatchObject({
-      upload_id: id,
-      format: "nifti1",
-      trials: 2,
-      shape: [128, 96, 24, 2],
-    });
-    const ready = (await (await h.request(`/v1/uploads/${id}`, { key })).json()) as { status: string };
-    expect(ready.status).toBe("ready");
-  });
+  it.skipIf(sharedFixturesMissing)(
+    needsSharedFixtures("inspects the file in a job whose outputs are the summary, leaving the upload ready"),
+    async () => {
+      const bytes = new Uint8Array(await readFile(path.join(FORMATS_DIR, "example4d.nii.gz")));
+      const created = await h.request("/v1/uploads", {
+        method: "POST",
+        key,
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ filename: "example4d.nii.gz", size: bytes.length }),
+      });
+      const { id, upload } = (await created.json()) as { id: string; upload: { url: string } };
+      await h.app.request(upload.url, { method: "PUT", body: bytes });
+      const res = await h.request(`/v1/uploads/${id}/complete`, {
+        method: "POST",
+        key,
+        headers: { "content-type": "application/json", prefer: "respond-async, wait=30" },
+        body: "{}",
+      });
+      expect(res.status).toBe(200);
+      const job = (await res.json()) as { kind: string; status: string; outputs: Record<string, unknown> };
+      expect(job).toMatchObject({ kind: "inspect_upload", status: "succeeded" });
+      expect(job.outputs).toMatchObject({
+        upload_id: id,
+        format: "nifti1",
+        trials: 2,
+        shape: [128, 96, 24, 2],
+      });
+      const ready = (await (await h.request(`/v1/uploads/${id}`, { key })).json()) as { status: string };
+      expect(ready.status).toBe("ready");
+    },
+  );
 });
 
 describe("POST /v1/retrievals as a job", () => {
