@@ -230,7 +230,8 @@ class Client:
                         report(current)
                     if current["status"] in TERMINAL or (deadline and time.monotonic() > deadline):
                         break
-            except requests.exceptions.ConnectionError:
+            except (requests.exceptions.ConnectionError, requests.exceptions.Timeout,
+                    requests.exceptions.ChunkedEncodingError):
                 # A dropped stream is no verdict: poll once and reconnect.
                 current = self.job(job_id)
             if current["status"] not in TERMINAL and deadline and time.monotonic() > deadline:
