@@ -143,7 +143,7 @@ describe("uploads: errors", () => {
     expect(res.status).toBe(400);
     const body = (await res.json()) as { code: string; errors: { path: string }[] };
     expect(body.code).toBe("invalid_request");
-    expect(body.errors.map((e) => e.path)).toEqual(expect.arrayContaining(["json.filename", "json.size"]));
+    expect(body.errors.map((e) => e.path)).toEqual(expect.arrayContaining(["body.filename", "body.size"]));
   });
 });
 
