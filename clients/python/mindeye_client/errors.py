@@ -101,6 +101,7 @@ ERROR_CODES: dict = {
     "grid_mismatch": (422, UnprocessableError),
     "non_finite_values": (422, UnprocessableError),
     "invalid_preprocessing": (422, UnprocessableError),
+    "betas_transposed": (422, UnprocessableError),
     "upload_not_ready": (409, ConflictError),
     "model_not_found": (404, NotFoundError),
     "index_not_found": (404, NotFoundError),
