@@ -20,6 +20,7 @@ const MODEL = "sim01";
 let server: LiveServer;
 let scratch: string;
 let session: { file: string; stimulus: string[] };
+let secondSession: { file: string; stimulus: string[] };
 let uploadId: string;
 
 interface Outcome {
@@ -62,6 +63,7 @@ beforeAll(async () => {
   const sessions = path.join(server.dataDir, "sim01", "sessions");
   const truth = JSON.parse(await readFile(path.join(sessions, "truth.json"), "utf8"));
   session = { ...truth.sessions[0], file: path.join(sessions, truth.sessions[0].file) };
+  secondSession = { ...truth.sessions[1], file: path.join(sessions, truth.sessions[1].file) };
 }, 600_000);
 
 afterAll(async () => {
@@ -151,6 +153,38 @@ describe("mindeye retrieve", () => {
       results.filter((hits, i) => hits[0]!.payload.stimulus_id === images[i]).length / images.length;
     expect(top1).toBeGreaterThan(0.5); // chance: 1/300
   }, 60_000);
+});
+
+describe("mindeye retrieve across sessions", () => {
+  it("takes an upload id and a file (uploaded first) as sessions, rows concatenated in order", async () => {
+    // Rows of the second session follow the first's in the concatenation the average groups index.
+    const stimuli = [...session.stimulus, ...secondSession.stimulus];
+    const images = [
+      ...[...new Set(session.stimulus)].slice(0, 15),
+      ...[...new Set(secondSession.stimulus)].slice(0, 15),
+    ];
+    const groups = images.map((image) => stimuli.flatMap((s, t) => (s === image ? [t] : [])));
+    const outcome = await mindeye([
+      "retrieve",
+      uploadId,
+      secondSession.file,
+      "--model",
+      MODEL,
+      "--index",
+      "sim01-stimuli",
+      "--average",
+      JSON.stringify(groups),
+      "--filter",
+      "split=test",
+      "--json",
+    ]);
+    expect(outcome.code, outcome.stderr).toBe(0);
+    expect(outcome.stderr).toMatch(/upload \[.*\] 100%/);
+    const results = JSON.parse(outcome.stdout) as { payload: { stimulus_id: string } }[][];
+    const top1 =
+      results.filter((hits, i) => hits[0]!.payload.stimulus_id === images[i]).length / images.length;
+    expect(top1).toBeGreaterThan(0.5); // chance: 1/300
+  }, 90_000);
 });
 
 describe("mindeye jobs", () => {

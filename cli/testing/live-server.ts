@@ -59,7 +59,7 @@ export async function startLiveServer(): Promise<LiveServer> {
 }
 
 async function ready(child: ChildProcess, url: string, output: () => string): Promise<void> {
-  const deadline = Date.now() + 180_000;
+  const deadline = Date.now() + 300_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`mindeye serve exited (${child.exitCode}):\n${output()}`);
     const ok = await fetch(`${url}/readyz`).then(
@@ -69,5 +69,5 @@ async function ready(child: ChildProcess, url: string, output: () => string): Pr
     if (ok) return;
     await new Promise((r) => setTimeout(r, 250));
   }
-  throw new Error(`mindeye serve was not ready within 180 s:\n${output()}`);
+  throw new Error(`mindeye serve was not ready within 300 s:\n${output()}`);
 }
