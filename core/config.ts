@@ -1,5 +1,6 @@
 import path from "node:path";
 import { z } from "zod";
+import { ConfigError } from "./config-error.ts";
 
 const bool = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
 const positiveInt = z.coerce.number().int().positive();
@@ -83,9 +84,7 @@ export type Config = Omit<z.infer<typeof configSchema>, "RATE_LIMIT_PER_SECOND">
   embedded: boolean;
 };
 
-export class ConfigError extends Error {
-  override name = "ConfigError";
-}
+export { ConfigError };
 
 /** Parses the environment; a bad value fails with every problem named, one per line. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
