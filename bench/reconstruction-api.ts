@@ -74,7 +74,9 @@ for (let i = 0; i < RUNS; i++) {
     perStage.set(stage, (perStage.get(stage) ?? 0) + at - last);
     last = at;
   }
-  for (const [stage, ms] of perStage) (stageMs[stage] ??= []).push(ms);
+  for (const [stage, ms] of perStage) {
+    stageMs[stage] = [...(stageMs[stage] ?? []), ms];
+  }
 }
 
 const api: number[] = [];
