@@ -6,7 +6,7 @@ import { betasSourceOf, inlineSource } from "../../core/inference/betas-source.t
 import type { EmbeddingOutput, Tensor } from "../../core/inference/inference.ts";
 import { prepareBetas } from "../../core/inference/prepare-betas.ts";
 import type { App, AppEnv } from "../env.ts";
-import { parsePrefer } from "../jobs/prefer.ts";
+import { asksForJob } from "../jobs/asks-for-job.ts";
 import { respondWithJob } from "../jobs/respond-with-job.ts";
 import { limitBody } from "../middleware/body-limit.ts";
 import { IdempotencyKeyHeaders } from "../middleware/idempotency.ts";
@@ -82,9 +82,12 @@ async function parseRequest(c: Context<AppEnv>): Promise<ParsedRequest> {
   return { ...body, source: betasSourceOf(body.betas, limits.syncBodyBytes / 4) };
 }
 
-/** Async when asked (`Prefer: respond-async`) or when there are more trials than a synchronous call takes. */
+/**
+ * Async when asked (`Prefer: respond-async` or a `webhook`) or when there are more trials than a
+ * synchronous call takes.
+ */
 async function shouldRunAsync(c: Context<AppEnv>, request: ParsedRequest): Promise<boolean> {
-  if (parsePrefer(c.req.header("prefer")).respondAsync) return true;
+  if (asksForJob(c, request)) return true;
   const { source } = request;
   const trials =
     source.kind === "inline"

@@ -8,8 +8,8 @@ import { rerankAmongCandidates } from "../../core/search/second-stage.ts";
 import type { PayloadFilter } from "../../core/search/vector-index.ts";
 import { assertIndexExists, withIndex } from "../../core/search/with-index.ts";
 import type { App, AppEnv } from "../env.ts";
+import { asksForJob } from "../jobs/asks-for-job.ts";
 import { JobResource, jobCreatedResponses } from "../jobs/job-schemas.ts";
-import { parsePrefer } from "../jobs/prefer.ts";
 import { respondWithJob } from "../jobs/respond-with-job.ts";
 import { limitBody } from "../middleware/body-limit.ts";
 import { IdempotencyKeyHeaders } from "../middleware/idempotency.ts";
@@ -36,9 +36,10 @@ const route = createRoute({
   },
 });
 
-/** Betas of more trials than a synchronous call takes, or `Prefer: respond-async`, run as a job. */
-async function runsAsync(c: Context<AppEnv>, betas: NonNullable<z.infer<typeof RetrievalRequest>["betas"]>) {
-  if (parsePrefer(c.req.header("prefer")).respondAsync) return true;
+/** Betas of more trials than a synchronous call takes, `Prefer: respond-async` or a `webhook`, run as a job. */
+async function runsAsync(c: Context<AppEnv>, body: z.infer<typeof RetrievalRequest>) {
+  const betas = body.betas!;
+  if (asksForJob(c, body)) return true;
   const trials =
     "upload_id" in betas
       ? (betas.trials?.length ??
@@ -68,9 +69,16 @@ export function registerCreateRetrieval(app: App): void {
         );
       await assertIndexExists(vectors, body.rerank.index);
     }
-    if (body.betas && body.model && !body.rerank && (await runsAsync(c, body.betas))) {
+    if (body.betas && body.model && !body.rerank && (await runsAsync(c, body))) {
       const { embedding: _embedding, webhook, ...rest } = body;
       return respondWithJob(c, { kind: "retrievals", inputs: { ...rest, lab_id: c.var.lab.id }, webhook });
+    }
+    if (body.webhook) {
+      throw new ApiError(
+        "invalid_request",
+        "A webhook is sent only by a job, and only a retrieval from `betas` with `model` and without " +
+          "`rerank` runs as one. Drop `webhook` to get the answer in this response.",
+      );
     }
     let queries: Float32Array[];
     let preprocessing: Record<string, unknown> | null = null;

@@ -95,6 +95,19 @@ describe("POST /v1/embeddings as a job", () => {
       .toBe("succeeded");
   });
 
+  it("runs a synchronous-size request that names a webhook as a job, keeping the webhook", async () => {
+    const url = "http://127.0.0.1:9/embeddings-done";
+    const res = await post({ model: TINY_MODEL, betas: { values: rows(2) }, webhook: { url } });
+    expect(res.status).toBe(202);
+    const job = (await res.json()) as Job & { webhook: { url: string } | null };
+    expect(job.webhook?.url).toBe(url);
+    await expect
+      .poll(async () => ((await (await h.request(`/v1/jobs/${job.id}`, { key })).json()) as Job).status, {
+        timeout: 20_000,
+      })
+      .toBe("succeeded");
+  });
+
   it("creates one job for repeated requests with one Idempotency-Key", async () => {
     const body = { model: TINY_MODEL, betas: { values: rows(2) } };
     const headers = { prefer: "respond-async", "idempotency-key": "embed-once" };
@@ -169,5 +182,30 @@ describe("POST /v1/retrievals as a job", () => {
     const file = await h.app.request(job.outputs.files.results!.url);
     const results = (await file.json()) as { results: { payload: { n: number } }[][] };
     expect(results.results.map((r) => r[0]!.payload.n)).toEqual([0, 1, 2]);
+
+    // A webhook makes a synchronous-size retrieval a job; where none can run, it is refused, not dropped.
+    const webhook = { url: "http://127.0.0.1:9/retrieval-done" };
+    const withHook = await h.request("/v1/retrievals", {
+      method: "POST",
+      key,
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        index: "async-images",
+        k: 1,
+        model: TINY_MODEL,
+        betas: { values: rows(1) },
+        webhook,
+      }),
+    });
+    expect(withHook.status).toBe(202);
+    expect(((await withHook.json()) as { webhook: { url: string } }).webhook.url).toBe(webhook.url);
+    const byEmbedding = await h.request("/v1/retrievals", {
+      method: "POST",
+      key,
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ index: "async-images", k: 1, embedding: { values: rows(1)[0] }, webhook }),
+    });
+    expect(byEmbedding.status).toBe(400);
+    expect(((await byEmbedding.json()) as { detail: string }).detail).toMatch(/webhook/);
   });
 });
