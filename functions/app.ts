@@ -3,6 +3,7 @@ import { ApiError } from "../core/contracts/errors.ts";
 import type { App, AppEnv } from "./env.ts";
 import { accessLog } from "./middleware/access-log.ts";
 import { requireApiKey } from "./middleware/auth.ts";
+import { guardInput } from "./middleware/input-guard.ts";
 import { requestId } from "./middleware/request-id.ts";
 import { problemResponse, validationError } from "./problem.ts";
 import { BLOB_ROUTE_PREFIX, registerBlobs } from "./routes/blobs.ts";
@@ -47,11 +48,12 @@ export function createApp(services: AppServices): App {
   });
   app.use("*", requestId());
   app.use("*", accessLog());
+  app.use("*", guardInput());
   const auth = requireApiKey();
   // Presigned blob URLs carry their own authorization (the signature), so they take no API key.
   app.use("/v1/*", (c, next) => (c.req.path.startsWith(BLOB_ROUTE_PREFIX) ? next() : auth(c, next)));
 
-  app.onError((error, c) => problemResponse(c, error));
+  app.onError((error, c) => problemResponse(c, c.var.refusedBody ?? error));
   app.notFound((c) =>
     problemResponse(
       c,

@@ -1,6 +1,7 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Logger } from "pino";
 import type { Lab } from "../core/auth/api-keys.ts";
+import type { ApiError } from "../core/contracts/errors.ts";
 import type { AppServices } from "./services.ts";
 
 /** What middleware puts on the context for handlers. */
@@ -11,6 +12,8 @@ export interface AppEnv {
     services: AppServices;
     /** Set by the auth middleware on /v1 routes. */
     lab: Lab & { keyId: string };
+    /** Why the JSON body was refused as it was parsed (input-guard.ts); the validator hides the reason. */
+    refusedBody?: ApiError;
   };
 }
 
