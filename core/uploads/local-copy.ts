@@ -9,7 +9,7 @@ import { LocalBlobStore } from "../storage/local-blob-store.ts";
 /** Temp copies are named after their process, so a later start can tell a dead one's leftovers. */
 const COPY_PREFIX = "mindeye-upload-";
 
-let staleSwept: Promise<void> | undefined;
+let staleSwept: Promise<unknown> | undefined;
 
 /**
  * Runs `use` on a file holding the blob: the readers need random access (HDF5, zip central directories).

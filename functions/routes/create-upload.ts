@@ -51,6 +51,7 @@ export function registerCreateUpload(app: App): void {
         c.var.lab.id,
         { ...body, contentType: body.content_type },
         limits.uploadTtlHours,
+        UPLOAD_URL_TTL_SECONDS,
       );
       const put = await blobs.presignPut(upload.blobKey, {
         expiresInSeconds: UPLOAD_URL_TTL_SECONDS,

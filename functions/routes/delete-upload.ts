@@ -7,7 +7,7 @@ const route = createRoute({
   method: "delete",
   path: "/v1/uploads/{id}",
   tags: ["uploads"],
-  summary: "Delete an upload and its file",
+  summary: "Delete an upload and its file; its presigned PUT URL stops working",
   request: { params: UploadIdParam },
   responses: { 204: { description: "Deleted" }, ...problemResponses(401, 404) },
 });
