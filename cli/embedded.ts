@@ -57,7 +57,7 @@ export async function startEmbedded(config: Config): Promise<Embedded> {
     vectors,
     decodedMaxBytes: limits.decodedMaxBytes,
   });
-  const worker = await startJobWorker({ db, handlers, log });
+  const worker = await startJobWorker({ db, blobs, handlers, log });
   const dispatcher = await startWebhookDispatcher({ db, policy: webhookUrlPolicy(config), log });
   const sweeper = startExpiredUploadSweeper(uploads, blobs, log);
   return {

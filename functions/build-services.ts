@@ -58,7 +58,7 @@ export async function buildServices(
     uploads: new UploadStore(db),
     inference,
     vectors,
-    jobs: new JobStore(db, webhookUrlPolicy(config)),
+    jobs: new JobStore(db, webhookUrlPolicy(config), blobs),
     idempotency: new IdempotencyStore(db),
     webhookSecrets: new WebhookSecretStore(db),
     webhookDeliveries: new WebhookDeliveries(db),

@@ -36,7 +36,8 @@ export async function respondWithJob(
     const signal = AbortSignal.any([c.req.raw.signal, AbortSignal.timeout(waitSeconds * 1000)]);
     let latest = null;
     for await (const job of watchJob(jobs, labId, resource.id, { signal })) latest = job;
-    if (latest) resource = await presentJob(latest, blobs, origin);
+    // The watcher reads the job without its inputs; they have not changed since it was created.
+    if (latest) resource = { ...(await presentJob(latest, blobs, origin)), inputs: resource.inputs };
   }
   return isTerminal(resource.status) ? c.json(resource, 200) : c.json(resource, 202);
 }

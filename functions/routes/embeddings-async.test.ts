@@ -17,6 +17,7 @@ beforeAll(async () => {
   const { inference, uploads, blobs, vectors, limits } = h.services;
   worker = await startJobWorker({
     db: h.db,
+    blobs: h.services.blobs,
     handlers: batchJobHandlers({
       inference,
       uploads,
@@ -106,6 +107,38 @@ describe("POST /v1/embeddings as a job", () => {
         timeout: 20_000,
       })
       .toBe("succeeded");
+  });
+
+  it("keeps large inline betas in the blob store, not the job's row, and runs on them", async () => {
+    const betas = { values: rows(300) }; // about 250 kB of JSON
+    const res = await post({ model: TINY_MODEL, betas });
+    expect(res.status).toBe(202);
+    const job = (await res.json()) as Job & { inputs: unknown };
+    expect(job.inputs).toMatchObject({ stored_in_blob: true, bytes: expect.any(Number) });
+    const [row] = await h.db.query<{ row_bytes: number; inputs_blob: string }>(
+      "select octet_length(inputs::text) as row_bytes, inputs_blob from jobs where id = $1",
+      [job.id],
+    );
+    expect(row!.row_bytes).toBeLessThan(200);
+    expect(row!.inputs_blob).toMatch(new RegExp(`^jobs/.+/${job.id}/inputs.json$`));
+    await expect
+      .poll(async () => ((await (await h.request(`/v1/jobs/${job.id}`, { key })).json()) as Job).status, {
+        timeout: 30_000,
+      })
+      .toBe("succeeded");
+    const done = (await (await h.request(`/v1/jobs/${job.id}`, { key })).json()) as Job;
+    expect(done.outputs.trials).toBe(300);
+    const npy = parseNpy(
+      Buffer.from(await (await h.app.request(done.outputs.files.retrieval!.url)).arrayBuffer()),
+    );
+    const sync = (await (
+      await post({ model: TINY_MODEL, betas: { values: rows(300).slice(0, 2) } })
+    ).json()) as {
+      outputs: { retrieval: { values: number[][][] } };
+    };
+    expect(Array.from(npy.data.subarray(0, 2 * 5 * 16))).toEqual(
+      Array.from(Float32Array.from(sync.outputs.retrieval.values.flat(2))),
+    );
   });
 
   it("creates one job for repeated requests with one Idempotency-Key", async () => {

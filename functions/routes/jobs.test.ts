@@ -57,6 +57,9 @@ describe("jobs: create, list, get, cancel", () => {
 
     const list = (await (await h.request("/v1/jobs", { key })).json()) as { data: JobResource[] };
     expect(list.data.map((j) => j.id)).toContain(job.id);
+    // A page of jobs never carries their inputs (they can be megabytes each); GET /v1/jobs/{id} does.
+    for (const listed of list.data) expect(listed).not.toHaveProperty("inputs");
+    expect(await (await getJob(job.id)).json()).toMatchObject({ inputs: { n: 1 } });
 
     const fetched = await getJob(job.id);
     expect(fetched.status).toBe(200);

@@ -76,7 +76,7 @@ export async function createHarness(
     uploads: new UploadStore(db),
     inference,
     vectors: new LocalVectorStore(path.join(dataDir, "indexes")),
-    jobs: new JobStore(db, TEST_WEBHOOK_POLICY),
+    jobs: new JobStore(db, TEST_WEBHOOK_POLICY, blobs),
     idempotency: new IdempotencyStore(db),
     webhookSecrets: new WebhookSecretStore(db),
     webhookDeliveries: new WebhookDeliveries(db),
