@@ -13,6 +13,7 @@ import { registerCreateCandidateRetrieval } from "./routes/create-candidate-retr
 import { registerCreateEmbeddings } from "./routes/create-embeddings.ts";
 import { registerCreateRetrieval } from "./routes/create-retrieval.ts";
 import { registerCreateUpload } from "./routes/create-upload.ts";
+import { registerDeleteJob } from "./routes/delete-job.ts";
 import { registerDeleteUpload } from "./routes/delete-upload.ts";
 import { registerDocs } from "./routes/docs.ts";
 import { registerGetJob } from "./routes/get-job.ts";
@@ -84,6 +85,7 @@ export function createApp(services: AppServices): App {
   registerListJobs(app);
   registerGetJob(app);
   registerCancelJob(app);
+  registerDeleteJob(app);
   registerGetJobEvents(app);
   registerListJobDeliveries(app);
   registerRedeliverJobEvent(app);

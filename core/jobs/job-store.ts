@@ -131,6 +131,41 @@ export class JobStore {
     };
   }
 
+  /** Jobs of the lab whose inputs name `uploadId` (uploads are referenced by id in small inline inputs). */
+  async derivedFrom(labId: string, uploadId: string): Promise<{ id: string; status: JobStatus }[]> {
+    return this.db.query(
+      "select id, status from jobs where lab_id = $1 and inputs_blob is null and strpos(inputs::text, $2) > 0",
+      [labId, JSON.stringify(uploadId)],
+    );
+  }
+
+  /**
+   * The files of a finished job that `erase` will forget; a queued or running one cannot be erased (its
+   * worker could still write), so cancel it first.
+   */
+  async filesToErase(labId: string, id: string): Promise<JobFiles> {
+    const job = await selectJob(this.db, labId, id);
+    if (job.status === "queued" || job.status === "running") {
+      throw new ApiError(
+        "conflict",
+        `Job ${id} is ${job.status}; cancel it (POST /v1/jobs/${id}/cancel) and delete it once it has stopped.`,
+        { fields: { status: job.status } },
+      );
+    }
+    const files = (job.outputs as { files?: Record<string, { key?: unknown }> } | null)?.files ?? {};
+    const outputKeys = Object.values(files).flatMap((f) => (typeof f?.key === "string" ? [f.key] : []));
+    return { inputsBlob: job.inputs_blob, outputKeys };
+  }
+
+  /** Deletes the job's row with its webhook subscription, events and delivery log (after its files). */
+  async erase(labId: string, id: string): Promise<void> {
+    const rows = await this.db.query(
+      "delete from jobs where id = $1 and lab_id = $2 and status not in ('queued', 'running') returning 1",
+      [id, labId],
+    );
+    if (rows.length === 0) throw jobNotFound(id);
+  }
+
   /**
    * A queued job is canceled at once; a running one is flagged, and its worker stops at its next
    * heartbeat or progress report. Canceling a canceled job returns it; other finished jobs cannot be.
@@ -164,6 +199,12 @@ export class JobStore {
       return toJobRecord(canceled!);
     });
   }
+}
+
+/** A finished job's stored files, for erasure. */
+export interface JobFiles {
+  inputsBlob: string | null;
+  outputKeys: string[];
 }
 
 async function selectJob(sql: Sql, labId: string, id: string, lock = "", withInputs = true): Promise<JobRow> {

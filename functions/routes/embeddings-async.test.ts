@@ -159,6 +159,65 @@ describe("POST /v1/embeddings as a job", () => {
   });
 });
 
+describe("erasing lab data", () => {
+  const listKeys = async (prefix: string) => {
+    const keys: string[] = [];
+    for await (const head of h.services.blobs.list(prefix)) keys.push(head.key);
+    return keys;
+  };
+
+  it("DELETE /v1/jobs/{id} erases a finished job's inputs blob, output files and record", async () => {
+    const res = await post({ model: TINY_MODEL, betas: { values: rows(300) } }, { prefer: "wait=30" });
+    const job = (await res.json()) as Job;
+    expect(job.status).toBe("succeeded");
+    const [row] = await h.db.query<{ lab_id: string; inputs_blob: string }>(
+      "select lab_id, inputs_blob from jobs where id = $1",
+      [job.id],
+    );
+    expect(await h.services.blobs.head(row!.inputs_blob)).not.toBeNull();
+    expect(await listKeys(`outputs/${row!.lab_id}/${job.id}/`)).not.toEqual([]);
+
+    expect((await h.request(`/v1/jobs/${job.id}`, { method: "DELETE", key })).status).toBe(204);
+    expect((await h.request(`/v1/jobs/${job.id}`, { key })).status).toBe(404);
+    expect(await h.services.blobs.head(row!.inputs_blob)).toBeNull();
+    expect(await listKeys(`outputs/${row!.lab_id}/${job.id}/`)).toEqual([]);
+    expect((await h.app.request(job.outputs.files.retrieval!.url)).status).toBe(404);
+    expect(await h.db.query("select 1 from webhook_events where job_id = $1", [job.id])).toEqual([]);
+  });
+
+  it("deleting an upload erases the jobs derived from it and their outputs, and keeps the rest", async () => {
+    const bytes = new Uint8Array(new Float32Array(rows(3).flat()).buffer);
+    const created = await h.request("/v1/uploads", {
+      method: "POST",
+      key,
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ filename: "session.raw", size: bytes.length }),
+    });
+    const { id, upload } = (await created.json()) as { id: string; upload: { url: string } };
+    await h.app.request(upload.url, { method: "PUT", body: bytes });
+    const completed = await h.request(`/v1/uploads/${id}/complete`, {
+      method: "POST",
+      key,
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ raw_shape: [3, 40] }),
+    });
+    expect(completed.status).toBe(200);
+    const derived = (await (
+      await post({ model: TINY_MODEL, betas: { upload_id: id } }, { prefer: "respond-async, wait=30" })
+    ).json()) as Job;
+    expect(derived.status).toBe("succeeded");
+    const unrelated = (await (
+      await post({ model: TINY_MODEL, betas: { values: rows(1) } }, { prefer: "respond-async, wait=30" })
+    ).json()) as Job;
+
+    expect((await h.request(`/v1/uploads/${id}`, { method: "DELETE", key })).status).toBe(204);
+    expect((await h.request(`/v1/jobs/${derived.id}`, { key })).status).toBe(404);
+    expect((await h.app.request(derived.outputs.files.retrieval!.url)).status).toBe(404);
+    expect((await h.request(`/v1/jobs/${unrelated.id}`, { key })).status).toBe(200);
+    expect((await h.app.request(unrelated.outputs.files.retrieval!.url)).status).toBe(200);
+  });
+});
+
 describe("POST /v1/uploads/{id}/complete as a job", () => {
   it("inspects the file in a job whose outputs are the summary, leaving the upload ready", async () => {
     const bytes = new Uint8Array(await readFile(path.join(FORMATS_DIR, "example4d.nii.gz")));

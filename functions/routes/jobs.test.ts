@@ -74,6 +74,17 @@ describe("jobs: create, list, get, cancel", () => {
     expect(((await getJob(job.id).then((r) => r.json())) as JobResource).status).toBe("canceled");
   });
 
+  it("erases a job only once it has stopped: 409 while queued, 204 after cancel, then 404", async () => {
+    const job = await createJob();
+    const refused = await h.request(`/v1/jobs/${job.id}`, { method: "DELETE", key });
+    expect(refused.status).toBe(409);
+    expect(((await refused.json()) as { detail: string }).detail).toMatch(/cancel/);
+    expect((await h.request(`/v1/jobs/${job.id}`, { method: "DELETE", key: otherKey })).status).toBe(404);
+    await h.request(`/v1/jobs/${job.id}/cancel`, { method: "POST", key });
+    expect((await h.request(`/v1/jobs/${job.id}`, { method: "DELETE", key })).status).toBe(204);
+    expect((await getJob(job.id)).status).toBe(404);
+  });
+
   it("filters by status and pages newest first through next_cursor", async () => {
     const lab = await h.keyFor("lab-jobs-pages");
     const ids: string[] = [];
