@@ -2,6 +2,7 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { ApiError } from "../core/contracts/errors.ts";
 import type { App, AppEnv } from "./env.ts";
 import { accessLog } from "./middleware/access-log.ts";
+import { auditTrail } from "./middleware/audit-trail.ts";
 import { requireApiKey } from "./middleware/auth.ts";
 import { guardInput } from "./middleware/input-guard.ts";
 import { requestId } from "./middleware/request-id.ts";
@@ -24,6 +25,7 @@ import { registerGetModelMask } from "./routes/get-model-mask.ts";
 import { registerGetUpload } from "./routes/get-upload.ts";
 import { registerGetWebhookSecret } from "./routes/get-webhook-secret.ts";
 import { registerHealthz } from "./routes/healthz.ts";
+import { registerListAuditEvents } from "./routes/list-audit-events.ts";
 import { registerListIndexes } from "./routes/list-indexes.ts";
 import { registerListJobDeliveries } from "./routes/list-job-deliveries.ts";
 import { registerListJobs } from "./routes/list-jobs.ts";
@@ -53,6 +55,7 @@ export function createApp(services: AppServices): App {
   const auth = requireApiKey();
   // Presigned blob URLs carry their own authorization (the signature), so they take no API key.
   app.use("/v1/*", (c, next) => (c.req.path.startsWith(BLOB_ROUTE_PREFIX) ? next() : auth(c, next)));
+  app.use("/v1/*", auditTrail());
 
   app.onError((error, c) => problemResponse(c, c.var.refusedBody ?? error));
   app.notFound((c) =>
@@ -91,5 +94,6 @@ export function createApp(services: AppServices): App {
   registerRedeliverJobEvent(app);
   registerGetWebhookSecret(app);
   registerRotateWebhookSecret(app);
+  registerListAuditEvents(app);
   return app;
 }

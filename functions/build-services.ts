@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import type { Logger } from "pino";
+import { AuditLog } from "../core/audit/audit-log.ts";
 import { ApiKeyStore } from "../core/auth/api-keys.ts";
 import type { Config } from "../core/config.ts";
 import { readOrCreateSecret } from "../core/data-dir.ts";
@@ -60,6 +61,7 @@ export async function buildServices(
     vectors,
     jobs: new JobStore(db, webhookUrlPolicy(config), blobs),
     idempotency: new IdempotencyStore(db),
+    audit: new AuditLog(db),
     webhookSecrets: new WebhookSecretStore(db),
     webhookDeliveries: new WebhookDeliveries(db),
     limits: {

@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import type { AuditLog } from "../core/audit/audit-log.ts";
 import type { ApiKeyStore } from "../core/auth/api-keys.ts";
 import type { Database } from "../core/db/database.ts";
 import type { InferenceService } from "../core/inference/inference.ts";
@@ -39,6 +40,8 @@ export interface AppServices {
   idempotency: IdempotencyStore;
   webhookSecrets: WebhookSecretStore;
   webhookDeliveries: WebhookDeliveries;
+  /** Records every read or change of a lab's data. */
+  audit: AuditLog;
   limits: Limits;
   log: Logger;
   metrics: HttpMetrics;

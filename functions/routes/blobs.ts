@@ -29,6 +29,7 @@ export function registerBlobs(app: App): void {
       contentType: grant.contentType ?? c.req.header("content-type"),
       size: upload.size,
     });
+    await recordAccess(c.var.services, "blob.put", grant.key, c.get("requestId"));
     return c.body(null, 200, head.etag ? { etag: head.etag } : {});
   });
 
@@ -37,11 +38,30 @@ export function registerBlobs(app: App): void {
     const head = await c.var.services.blobs.head(grant.key);
     if (!head) throw new ApiError("not_found", "The object behind this URL no longer exists.");
     const stream = await c.var.services.blobs.get(grant.key);
+    await recordAccess(c.var.services, "blob.get", grant.key, c.get("requestId"));
     return c.body(Readable.toWeb(stream) as ReadableStream, 200, {
       "content-type": head.contentType ?? "application/octet-stream",
       "content-length": String(head.size),
       ...(grant.contentDisposition ? { "content-disposition": grant.contentDisposition } : {}),
     });
+  });
+}
+
+/**
+ * Audits a presigned access: the lab is the key's second segment (`uploads/<lab>/…`, `outputs/<lab>/…`,
+ * `jobs/<lab>/…`), and there is no API key, only the signature.
+ */
+async function recordAccess(services: AppServices, action: string, key: string, requestId?: string) {
+  const labId = key.split("/")[1];
+  if (!labId?.startsWith("lab_")) return; // not a lab's file (model bundles, indexes)
+  await services.audit.record({
+    labId,
+    keyId: null,
+    action,
+    resourceType: "blob",
+    resourceId: key,
+    status: 200,
+    requestId: requestId ?? null,
   });
 }
 
