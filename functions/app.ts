@@ -4,6 +4,7 @@ import type { App, AppEnv } from "./env.ts";
 import { accessLog } from "./middleware/access-log.ts";
 import { auditTrail } from "./middleware/audit-trail.ts";
 import { requireApiKey } from "./middleware/auth.ts";
+import { idempotencyKey } from "./middleware/idempotency-key.ts";
 import { guardInput } from "./middleware/input-guard.ts";
 import { requestId } from "./middleware/request-id.ts";
 import { problemResponse, validationError } from "./problem.ts";
@@ -56,6 +57,7 @@ export function createApp(services: AppServices): App {
   // Presigned blob URLs carry their own authorization (the signature), so they take no API key.
   app.use("/v1/*", (c, next) => (c.req.path.startsWith(BLOB_ROUTE_PREFIX) ? next() : auth(c, next)));
   app.use("/v1/*", auditTrail());
+  app.use("/v1/*", idempotencyKey());
 
   app.onError((error, c) => problemResponse(c, c.var.refusedBody ?? error));
   app.notFound((c) =>

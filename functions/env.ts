@@ -2,6 +2,7 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Logger } from "pino";
 import type { Lab } from "../core/auth/api-keys.ts";
 import type { ApiError } from "../core/contracts/errors.ts";
+import type { IdempotencyScope } from "../core/jobs/idempotency.ts";
 import type { AppServices } from "./services.ts";
 
 /** What middleware puts on the context for handlers. */
@@ -14,6 +15,8 @@ export interface AppEnv {
     lab: Lab & { keyId: string };
     /** Why the JSON body was refused as it was parsed (input-guard.ts); the validator hides the reason. */
     refusedBody?: ApiError;
+    /** The Idempotency-Key this request holds (idempotency-key.ts); `stored` once its response is saved. */
+    idempotency?: { scope: IdempotencyScope; token: string; stored: boolean };
   };
 }
 

@@ -44,7 +44,7 @@ export function registerCreateUpload(app: App): void {
         { fields: { limit_bytes: limits.uploadMaxBytes } },
       );
     }
-    const created = await idempotent(c, body, async (tx) => {
+    const created = await idempotent(c, async (tx) => {
       // Inside an idempotent request the upload is written in the transaction that records the response.
       const store = tx ? new UploadStore(tx) : uploads;
       const upload = await store.create(

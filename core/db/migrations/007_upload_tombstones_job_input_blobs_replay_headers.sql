@@ -7,3 +7,6 @@ create index uploads_blob_key on uploads (blob_key);
 
 -- Inputs larger than a row should hold live in the blob store under this key; `inputs` then holds a stub.
 alter table jobs add column inputs_blob text;
+
+-- Headers an Idempotency-Key replay sends again (content type, Location), now that every POST takes a key.
+alter table idempotency_keys add column response_headers jsonb;
