@@ -85,5 +85,7 @@ async function ensureLocalKey(dataDir: string, apiKeys: ApiKeyStore): Promise<vo
   if (exists) return;
   const { key } = await apiKeys.create("local", "created by the first `mindeye serve`");
   await writeFile(file, `${key}\n`, { mode: 0o600, flag: "wx" });
-  process.stdout.write(`\nYour local API key (saved to ${file}):\n  ${key}\n\n`);
+  // Only to a terminal: stdout carries the JSON log stream, which collectors keep and forward.
+  if (process.stderr.isTTY) process.stderr.write(`\nYour local API key (saved to ${file}):\n  ${key}\n\n`);
+  else process.stderr.write(`A local API key was created and saved to ${file} (mode 600).\n`);
 }

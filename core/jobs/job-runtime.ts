@@ -71,6 +71,7 @@ export async function startJobRuntime(
         if (stopping) return;
         worker = startJobWorker({
           db,
+          blobs,
           handlers: batchJobHandlers({
             inference,
             uploads,
