@@ -13,6 +13,7 @@ export function presentModel(model: ModelDescription, origin: string) {
       mask_url: model.input.grid ? `${origin}/v1/models/${encodeURIComponent(model.id)}/mask` : null,
     },
     outputs: model.outputs,
+    capabilities: model.capabilities,
     // Uploads hold whole sessions, so their own statistics z-score them; a few inline trials cannot.
     preprocessing_defaults: {
       scale: "auto" as const,

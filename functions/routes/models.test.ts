@@ -30,6 +30,12 @@ describe("GET /v1/models", () => {
         family: "mindeye1",
         input: { voxels: 40, grid: [4, 5, 6], mask_url: `${TEST_ORIGIN}/v1/models/${TINY_MODEL}/mask` },
         outputs: { backbone: { shape: [5, 16] }, retrieval: { shape: [5, 16] } },
+        capabilities: {
+          embeddings: true,
+          retrieval: true,
+          reconstruction: true,
+          missing_for_reconstruction: [],
+        },
       }),
     ]);
   });

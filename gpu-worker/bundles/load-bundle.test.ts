@@ -47,7 +47,29 @@ describe("loadBundle", () => {
       grid: [4, 5, 6],
       mask: { file: "mask.npy", format: "npy", order: "C" },
     });
-    expect(Object.keys(bundle.graphs).sort()).toEqual(["lowlevel", "prior", "voxel2clip"]);
+    expect(Object.keys(bundle.graphs).sort()).toEqual([
+      "clip_image",
+      "lowlevel",
+      "prior",
+      "unet",
+      "vae_decoder",
+      "vae_encoder",
+      "voxel2clip",
+    ]);
+    // the signatures the host's samplers and pipeline code against
+    const signature = (name: keyof typeof bundle.graphs) => {
+      const graph = bundle.graphs[name]!;
+      const spec = (t: { name: string; shape: (number | string)[] }) => `${t.name}[${t.shape.join(",")}]`;
+      return `${graph.inputs.map(spec).join(" ")} -> ${graph.outputs.map(spec).join(" ")}`;
+    };
+    expect(signature("unet")).toBe(
+      "sample[batch,4,16,16] timestep[batch] encoder_hidden_states[batch,5,16] -> eps[batch,4,16,16]",
+    );
+    expect(signature("vae_encoder")).toBe(
+      "image[batch,3,32,32] -> mean[batch,4,16,16] logvar[batch,4,16,16]",
+    );
+    expect(signature("vae_decoder")).toBe("latent[batch,4,16,16] -> image[batch,3,32,32]");
+    expect(signature("clip_image")).toBe("image[batch,3,32,32] -> image_embeds[batch,5,16]");
     expect(bundle.graphs.voxel2clip).toEqual({
       path: join(TINY, "voxel2clip.onnx"),
       externalData: [],
