@@ -148,6 +148,21 @@ describe("loadBundle", () => {
     expect(message).toContain("graphs.prior.file: must be a relative path inside the bundle");
   });
 
+  it("validates the sampler settings the host's samplers read", async () => {
+    const manifest = (await loadBundle(TINY)).manifest;
+    expect(manifest.sampler.decoder).toMatchObject({ kind: "unipc", solver_type: "bh2", steps: 20 });
+    const dir = await copyOfTiny();
+    await editManifest(dir, (m) => {
+      (m.sampler.decoder as { solver_type: string }).solver_type = "bh3";
+      delete (m.sampler.prior as { cosine_s?: number }).cosine_s;
+      m.sampler.decoder!.img2img_strength = 1.5;
+    });
+    const message = (await loadError(dir)).message;
+    expect(message).toContain("sampler.decoder.solver_type:");
+    expect(message).toContain("sampler.prior.cosine_s:");
+    expect(message).toContain("sampler.decoder.img2img_strength:");
+  });
+
   it("refuses a file the manifest uses without hashing it", async () => {
     const dir = await copyOfTiny();
     await editManifest(dir, (m) => {
