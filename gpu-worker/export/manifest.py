@@ -35,6 +35,17 @@ def embedding_spaces(cfg: MindEye1Config, family: str, graphs: List[str]) -> Dic
     return spaces
 
 
+def training_input() -> Dict:
+    """input.training: MindEye1 trained on NSD betas z-scored per voxel over each 750-trial session."""
+    return {
+        "zscore": "session",
+        "session_trials": 750,
+        "voxel_mean": 0.0,
+        "voxel_std": 1.0,
+        "units": "percent signal change, stored x300 as int16",
+    }
+
+
 def sampler_settings(cfg: MindEye1Config, graphs: List[str]) -> Dict:
     """MindEye1's reconstruction settings (reconstruction reference §1-§3), for the host's samplers."""
     settings = {}
