@@ -88,7 +88,7 @@ describe("exporter", () => {
         4096 * (15_724 - voxels),
       );
     }
-  }, 60_000);
+  }, 600_000);
 
   it("regenerates the committed tiny bundles: same graphs and files, floats within tolerance", async () => {
     const out = await mkdtemp(join(tmpdir(), "tiny-bundles-"));

@@ -46,6 +46,7 @@ describe("loadBundle", () => {
       dtype: "float32",
       grid: [4, 5, 6],
       mask: { file: "mask.npy", format: "npy", order: "C" },
+      training: expect.objectContaining({ zscore: "session" }),
     });
     expect(Object.keys(bundle.graphs).sort()).toEqual([
       "clip_image",
