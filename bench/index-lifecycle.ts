@@ -36,11 +36,22 @@ const ROWS = Number(values.rows);
 const DIM = Number(values.dim);
 const REQUESTS = Number(values.requests);
 
-console.log(`# Index lifecycle — ${machineLine()}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(" ")}`);
+console.log(
+  `# Index lifecycle — ${machineLine()}, load average ${os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(" ")}`,
+);
 const work = await mkdtemp(path.join(os.tmpdir(), "mindeye-bench-lifecycle-"));
 try {
   const dataset = path.join(work, "laion");
-  await writeLaionShards(dataset, { shards: SHARDS, rowsPerShard: ROWS, dim: DIM, dtype: "float16", seed: 3 });
+  await writeLaionShards(dataset, {
+    shards: SHARDS,
+    rowsPerShard: ROWS,
+    dim: DIM,
+    dtype: "float16",
+    seed: 3,
+  });
   const root = path.join(work, "indexes");
   const db = await openPglite();
   await migrate(db);
@@ -78,7 +89,12 @@ try {
   const key = await h.keyFor("bench");
   const queries = clusteredVectors(64, DIM, { clusters: 1000, noise: 0.02, seed: 99 });
   let q = 0;
-  const body = () => JSON.stringify({ index: "bench", k: 10, embedding: { values: [Array.from(rowOf(queries, DIM, q++ % 64))] } });
+  const body = () =>
+    JSON.stringify({
+      index: "bench",
+      k: 10,
+      embedding: { values: [Array.from(rowOf(queries, DIM, q++ % 64))] },
+    });
   const retrieve = (app: typeof h) => async () => {
     const res = await app.request("/v1/retrievals", {
       method: "POST",
@@ -108,17 +124,22 @@ try {
   };
   const before = await createHarness(() => ({ vectors: reopening }));
   const beforeKey = await before.keyFor("bench");
-  const opened = await measure(async () => {
-    const res = await before.request("/v1/retrievals", {
-      method: "POST",
-      key: beforeKey,
-      headers: { "content-type": "application/json" },
-      body: body(),
-    });
-    if (res.status !== 200) throw new Error(`retrieval answered ${res.status}`);
-  }, Math.max(10, Math.round(REQUESTS / 30)));
+  const opened = await measure(
+    async () => {
+      const res = await before.request("/v1/retrievals", {
+        method: "POST",
+        key: beforeKey,
+        headers: { "content-type": "application/json" },
+        body: body(),
+      });
+      if (res.status !== 200) throw new Error(`retrieval answered ${res.status}`);
+    },
+    Math.max(10, Math.round(REQUESTS / 30)),
+  );
 
-  console.log(`\n## Retrieval through the API on the ${report.indexCount}-vector index (k=10, one JSON embedding)\n`);
+  console.log(
+    `\n## Retrieval through the API on the ${report.indexCount}-vector index (k=10, one JSON embedding)\n`,
+  );
   console.log("| path | p50 ms | p99 ms | req/s | p50 vs trivial route | CPU µs/req |");
   console.log("|---|---|---|---|---|---|");
   const row = (name: string, t: typeof trivial) =>
