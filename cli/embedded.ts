@@ -44,10 +44,15 @@ export async function startEmbedded(config: Config): Promise<Embedded> {
   );
   // The batchers' counters and queue depths, as the standalone worker reports them, on this /metrics.
   built.services.metrics.include(new WorkerMetrics(() => models?.batchStats()).registry);
-  const loading = loadModels(config, built.services, log).then(settle.resolve, (error: Error) => {
-    log.error({ err: error }, "models failed to load");
-    settle.reject(error);
-  });
+  // Closing stops a sim01 generation under way (its worker thread is terminated).
+  const stopLoading = new AbortController();
+  const loading = loadModels(config, built.services, log, stopLoading.signal).then(
+    settle.resolve,
+    (error: Error) => {
+      if (!stopLoading.signal.aborted) log.error({ err: error }, "models failed to load");
+      settle.reject(error);
+    },
+  );
   if (config.embedded) await ensureLocalKey(config.dataDir, built.services.apiKeys);
   const { db, inference, uploads, blobs, vectors, limits } = built.services;
   const handlers = batchJobHandlers({
@@ -67,6 +72,7 @@ export async function startEmbedded(config: Config): Promise<Embedded> {
       sweeper.stop();
       await worker.stop();
       await dispatcher.stop();
+      stopLoading.abort();
       await loading;
       await loaded.then((models) => models.close()).catch(() => {});
       await built.close();
@@ -74,12 +80,18 @@ export async function startEmbedded(config: Config): Promise<Embedded> {
   };
 }
 
-async function loadModels(config: Config, services: AppServices, log: Logger): Promise<ModelServer> {
+async function loadModels(
+  config: Config,
+  services: AppServices,
+  log: Logger,
+  signal: AbortSignal,
+): Promise<ModelServer> {
   // Without configured bundles the service runs the simulated subject, generated on first start.
   if (!config.MODEL_BUNDLES) {
     const sim = await ensureSim01(config.dataDir, {
       vectorStore: services.vectors,
       log: { info: (message) => log.info(message) },
+      signal,
     });
     log.info({ model: sim.modelId, index: sim.index, generated: sim.generated }, "simulated subject ready");
   }
