@@ -36,16 +36,37 @@ export function problemResponse(c: Context<AppEnv>, thrown: unknown): Response {
   return new Response(JSON.stringify(problemOf(error, requestId)), { status: error.status, headers });
 }
 
-/** Turns zod's issues into one invalid_request naming each bad field and what it expected. */
-export function validationError(where: string, error: ZodError): ApiError {
-  const issues = error.issues.map((i) => ({
-    path: [where, ...i.path.map(String)].join("."),
-    message: i.message,
-  }));
+/**
+ * Turns zod's issues into one invalid_request naming each bad field and what it expected. A value that
+ * fits none of a union's forms gets the union's message (the accepted forms) and the nearest form's issue.
+ */
+export function validationError(target: string, error: ZodError): ApiError {
+  const where = target === "json" ? "body" : target;
+  const issues = error.issues.map((issue) => describeIssue(where, [], issue));
   const first = issues[0];
   return new ApiError(
     "invalid_request",
     first ? `${first.path}: ${first.message}` : `The ${where} is not valid.`,
     { fields: { errors: issues } },
   );
+}
+
+function describeIssue(
+  where: string,
+  prefix: PropertyKey[],
+  issue: ZodError["issues"][number],
+): { path: string; message: string } {
+  const at = [...prefix, ...issue.path];
+  if (issue.code === "invalid_union" && issue.errors.length > 0) {
+    // The form the value came closest to: the fewest issues, unknown fields counting least.
+    const weight = (branch: ZodError["issues"]) =>
+      branch.reduce((n, i) => n + (i.code === "unrecognized_keys" ? 1 : 2), 0);
+    const nearest = [...issue.errors].sort((a, b) => weight(a) - weight(b))[0]!;
+    const inner = nearest[0] ? describeIssue(where, at, nearest[0]) : undefined;
+    return {
+      path: [where, ...at.map(String)].join("."),
+      message: inner ? `${issue.message}. Nearest: ${inner.path}: ${inner.message}` : issue.message,
+    };
+  }
+  return { path: [where, ...at.map(String)].join("."), message: issue.message };
 }

@@ -3,11 +3,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { deflateRawSync, gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FORMATS_DIR, sharedFixturesMissing } from "../../test/helpers/shared-fixtures.ts";
 import { ApiError } from "../contracts/errors.ts";
 import type { BetaLimits } from "./beta-file.ts";
 import { type OpenBetaFileOptions, openBetaFile } from "./open-beta-file.ts";
 import { summarizeBetas } from "./summarize.ts";
-import { FORMAT_FIXTURES } from "./testing.ts";
 
 const LIMITS: BetaLimits = { maxDecodedBytes: 8 << 20 };
 let dir = "";
@@ -86,110 +86,117 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-describe("damaged and hostile files end in a 4xx ApiError", () => {
-  const seeds: [string, Buffer][] = [
-    ["anatomical.nii", readFileSync(join(FORMAT_FIXTURES, "anatomical.nii"))],
-    ["standard.nii.gz", readFileSync(join(FORMAT_FIXTURES, "standard.nii.gz"))],
-    ["example_nifti2.nii.gz", readFileSync(join(FORMAT_FIXTURES, "example_nifti2.nii.gz"))],
-    [
-      "betas.npy",
-      npyBytes("{'descr': '>f4', 'fortran_order': True, 'shape': (3, 50), }", new Uint8Array(600).fill(7)),
-    ],
-    ["bug-1310.npz", readFileSync(join(FORMAT_FIXTURES, "bug-1310.npz"))],
-    ["testhdf5_7.4_GLNX86.mat", readFileSync(join(FORMAT_FIXTURES, "testhdf5_7.4_GLNX86.mat"))],
-    [
-      "betas.json",
-      Buffer.from(
-        JSON.stringify([
-          [1, 2, 3],
-          [4, 5, 6],
-        ]),
-      ),
-    ],
-  ];
+const title = "damaged and hostile files end in a 4xx ApiError";
+describe(
+  sharedFixturesMissing ? `${title} (real-file seeds SKIPPED: no shared/ fixtures beside the clone)` : title,
+  () => {
+    // The real files seed the fuzz where the shared fixtures are laid (always in CI); the generated ones always.
+    const real = (name: string): [string, Buffer][] =>
+      sharedFixturesMissing ? [] : [[name, readFileSync(join(FORMATS_DIR, name))]];
+    const seeds: [string, Buffer][] = [
+      ...real("anatomical.nii"),
+      ...real("standard.nii.gz"),
+      ...real("example_nifti2.nii.gz"),
+      [
+        "betas.npy",
+        npyBytes("{'descr': '>f4', 'fortran_order': True, 'shape': (3, 50), }", new Uint8Array(600).fill(7)),
+      ],
+      ...real("bug-1310.npz"),
+      ...real("testhdf5_7.4_GLNX86.mat"),
+      [
+        "betas.json",
+        Buffer.from(
+          JSON.stringify([
+            [1, 2, 3],
+            [4, 5, 6],
+          ]),
+        ),
+      ],
+    ];
 
-  it.each(seeds)("%s: truncated, mutated and random bytes (seeded)", async (name, seed) => {
-    const next = random(seed.length);
-    const started = Date.now();
-    let peak = 0;
-    for (let round = 0; round < 15; round++) {
-      const truncated = seed.subarray(0, Math.floor(next() * seed.length));
-      const mutated = Buffer.from(seed);
-      const span = Math.min(seed.length, 600);
-      for (let k = 1 + Math.floor(next() * 8); k > 0; k--)
-        mutated[Math.floor(next() * span)] = Math.floor(next() * 256);
-      const noise = Buffer.from(
-        Array.from({ length: Math.floor(next() * 4096) }, () => Math.floor(next() * 256)),
-      );
-      const randomTail = Buffer.concat([seed.subarray(0, 8), noise]);
-      for (const bytes of [truncated, mutated, randomTail]) {
-        expectClientError(
-          await readFully(bytes, name, { dataset: name.endsWith(".mat") ? "testdouble" : undefined }),
+    it.each(seeds)("%s: truncated, mutated and random bytes (seeded)", async (name, seed) => {
+      const next = random(seed.length);
+      const started = Date.now();
+      let peak = 0;
+      for (let round = 0; round < 15; round++) {
+        const truncated = seed.subarray(0, Math.floor(next() * seed.length));
+        const mutated = Buffer.from(seed);
+        const span = Math.min(seed.length, 600);
+        for (let k = 1 + Math.floor(next() * 8); k > 0; k--)
+          mutated[Math.floor(next() * span)] = Math.floor(next() * 256);
+        const noise = Buffer.from(
+          Array.from({ length: Math.floor(next() * 4096) }, () => Math.floor(next() * 256)),
         );
-        peak = Math.max(peak, process.memoryUsage().arrayBuffers);
+        const randomTail = Buffer.concat([seed.subarray(0, 8), noise]);
+        for (const bytes of [truncated, mutated, randomTail]) {
+          expectClientError(
+            await readFully(bytes, name, { dataset: name.endsWith(".mat") ? "testdouble" : undefined }),
+          );
+          peak = Math.max(peak, process.memoryUsage().arrayBuffers);
+        }
       }
-    }
-    expect(Date.now() - started).toBeLessThan(20_000);
-    expect(peak).toBeLessThan(8 * LIMITS.maxDecodedBytes);
-  });
+      expect(Date.now() - started).toBeLessThan(20_000);
+      expect(peak).toBeLessThan(8 * LIMITS.maxDecodedBytes);
+    });
 
-  it("refuses headers claiming terabytes before allocating", async () => {
-    const nifti = await readFully(niftiHeader([32767, 32767, 32767, 32767], 16, 32), "huge.nii");
-    expect(nifti?.code).toBe("file_too_large");
-    const npy = await readFully(
-      npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (1000000000000,), }", new Uint8Array(16)),
-      "huge.npy",
-    );
-    expect(npy?.code).toBe("file_too_large");
-    const raw = await readFully(new Uint8Array(16), "huge.f32", { format: "raw", rawShape: [30000, 1e9] });
-    expect(raw?.code).toBe("file_too_large");
-  });
+    it("refuses headers claiming terabytes before allocating", async () => {
+      const nifti = await readFully(niftiHeader([32767, 32767, 32767, 32767], 16, 32), "huge.nii");
+      expect(nifti?.code).toBe("file_too_large");
+      const npy = await readFully(
+        npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (1000000000000,), }", new Uint8Array(16)),
+        "huge.npy",
+      );
+      expect(npy?.code).toBe("file_too_large");
+      const raw = await readFully(new Uint8Array(16), "huge.f32", { format: "raw", rawShape: [30000, 1e9] });
+      expect(raw?.code).toBe("file_too_large");
+    });
 
-  it("stops a gzip bomb without inflating it", async () => {
-    const zeros = gzipSync(Buffer.alloc(256 << 20), { level: 9 });
-    const started = Date.now();
-    expect((await readFully(zeros, "betas.nii.gz"))?.code).toBe("unsupported_format");
-    // A real header whose vox_offset and data each fit the cap, but together inflate past it.
-    const voxOffset = 7.5 * 2 ** 20;
-    const header = niftiHeader([64, 64, 64], 16, 32, voxOffset);
-    const bomb = gzipSync(Buffer.concat([header, Buffer.alloc(voxOffset - 352 + 64 ** 3 * 4)]));
-    expect((await readFully(bomb, "betas.nii.gz"))?.code).toBe("decompression_bomb");
-    expect(Date.now() - started).toBeLessThan(10_000);
-  });
+    it("stops a gzip bomb without inflating it", async () => {
+      const zeros = gzipSync(Buffer.alloc(256 << 20), { level: 9 });
+      const started = Date.now();
+      expect((await readFully(zeros, "betas.nii.gz"))?.code).toBe("unsupported_format");
+      // A real header whose vox_offset and data each fit the cap, but together inflate past it.
+      const voxOffset = 7.5 * 2 ** 20;
+      const header = niftiHeader([64, 64, 64], 16, 32, voxOffset);
+      const bomb = gzipSync(Buffer.concat([header, Buffer.alloc(voxOffset - 352 + 64 ** 3 * 4)]));
+      expect((await readFully(bomb, "betas.nii.gz"))?.code).toBe("decompression_bomb");
+      expect(Date.now() - started).toBeLessThan(10_000);
+    });
 
-  it("refuses a zip member that expands past the cap, or past what it declares", async () => {
-    const npy = npyBytes(
-      "{'descr': '<f4', 'fortran_order': False, 'shape': (4194304,), }",
-      new Uint8Array(16 << 20),
-    );
-    const deflated = deflateRawSync(npy);
-    const zip = (declaredSize: number) => {
-      const name = Buffer.from("betas.npy");
-      const local = Buffer.alloc(30);
-      local.writeUInt32LE(0x04034b50, 0);
-      local.writeUInt16LE(20, 4);
-      local.writeUInt16LE(8, 8);
-      local.writeUInt32LE(deflated.length, 18);
-      local.writeUInt32LE(declaredSize, 22);
-      local.writeUInt16LE(name.length, 26);
-      const central = Buffer.alloc(46);
-      central.writeUInt32LE(0x02014b50, 0);
-      central.writeUInt16LE(20, 4);
-      central.writeUInt16LE(20, 6);
-      central.writeUInt16LE(8, 10);
-      central.writeUInt32LE(deflated.length, 20);
-      central.writeUInt32LE(declaredSize, 24);
-      central.writeUInt16LE(name.length, 28);
-      const end = Buffer.alloc(22);
-      end.writeUInt32LE(0x06054b50, 0);
-      end.writeUInt16LE(1, 8);
-      end.writeUInt16LE(1, 10);
-      end.writeUInt32LE(central.length + name.length, 12);
-      end.writeUInt32LE(local.length + name.length + deflated.length, 16);
-      return Buffer.concat([local, name, deflated, central, name, end]);
-    };
-    expect((await readFully(zip(npy.length), "betas.npz"))?.code).toBe("decompression_bomb");
-    const lying = await readFully(zip(1024), "betas.npz", { limits: { maxDecodedBytes: 64 << 20 } });
-    expect(lying?.code).toMatch(/decompression_bomb|truncated_file/);
-  });
-});
+    it("refuses a zip member that expands past the cap, or past what it declares", async () => {
+      const npy = npyBytes(
+        "{'descr': '<f4', 'fortran_order': False, 'shape': (4194304,), }",
+        new Uint8Array(16 << 20),
+      );
+      const deflated = deflateRawSync(npy);
+      const zip = (declaredSize: number) => {
+        const name = Buffer.from("betas.npy");
+        const local = Buffer.alloc(30);
+        local.writeUInt32LE(0x04034b50, 0);
+        local.writeUInt16LE(20, 4);
+        local.writeUInt16LE(8, 8);
+        local.writeUInt32LE(deflated.length, 18);
+        local.writeUInt32LE(declaredSize, 22);
+        local.writeUInt16LE(name.length, 26);
+        const central = Buffer.alloc(46);
+        central.writeUInt32LE(0x02014b50, 0);
+        central.writeUInt16LE(20, 4);
+        central.writeUInt16LE(20, 6);
+        central.writeUInt16LE(8, 10);
+        central.writeUInt32LE(deflated.length, 20);
+        central.writeUInt32LE(declaredSize, 24);
+        central.writeUInt16LE(name.length, 28);
+        const end = Buffer.alloc(22);
+        end.writeUInt32LE(0x06054b50, 0);
+        end.writeUInt16LE(1, 8);
+        end.writeUInt16LE(1, 10);
+        end.writeUInt32LE(central.length + name.length, 12);
+        end.writeUInt32LE(local.length + name.length + deflated.length, 16);
+        return Buffer.concat([local, name, deflated, central, name, end]);
+      };
+      expect((await readFully(zip(npy.length), "betas.npz"))?.code).toBe("decompression_bomb");
+      const lying = await readFully(zip(1024), "betas.npz", { limits: { maxDecodedBytes: 64 << 20 } });
+      expect(lying?.code).toMatch(/decompression_bomb|truncated_file/);
+    });
+  },
+);

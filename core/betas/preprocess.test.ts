@@ -49,12 +49,12 @@ describe("preprocessBetas", () => {
       scale: 300,
       average: [
         [0, 2],
-        [1, 3, 3],
+        [1, 3],
       ],
     });
     expect(shape).toEqual([2, 2]);
-    expect(Array.from(data)).toEqual([2, 3, (-1 + 2 + 2) / 3, (0 + 1 + 1) / 3].map(Math.fround));
-    expect(applied.average).toEqual({ groups: 2, trials_per_group: [2, 3] });
+    expect(Array.from(data)).toEqual([(1 + 3) / 2, (2 + 4) / 2, (-1 + 2) / 2, (0 + 1) / 2]);
+    expect(applied.average).toEqual({ groups: 2, trials_per_group: [2, 2] });
   });
 
   it.each([
@@ -63,6 +63,8 @@ describe("preprocessBetas", () => {
     [{ zscore: { mean: 0, std: [1, 0] } }, /positive/],
     [{ average: [[0, 4]] }, /0 to 3/],
     [{ average: [[]] }, /empty/],
+    [{ average: [[0, 1], [1]] }, /row 1 twice/],
+    [{ average: [[0], [1], [2], [3], [0]] }, /at most 4 groups/],
   ] as const)("refuses %j with invalid_preprocessing", (request, detail) => {
     const error = (() => {
       try {
@@ -75,8 +77,21 @@ describe("preprocessBetas", () => {
     expect(error.message).toMatch(detail);
   });
 
+  it("z-scores with a whole session's statistics when given, whatever rows are taken", () => {
+    const session = {
+      mean: Float64Array.from([100, 200]),
+      std: Float64Array.from([50, 25]),
+      trials: 750,
+      zeroVarianceVoxels: 0,
+    };
+    const one = { data: Float32Array.from([150, 150]), shape: [1, 2] as [number, number] };
+    const { data, applied } = preprocessBetas(one, { scale: 300, zscore: "session" }, nsdFile, session);
+    expect(Array.from(data)).toEqual([1, -2]);
+    expect(applied.zscore).toEqual({ kind: "session", trials: 750, zero_variance_voxels: 0 });
+  });
+
   it("refuses session z-scoring of a single trial", () => {
     const one = { data: Float32Array.from([1, 2]), shape: [1, 2] as [number, number] };
-    expect(() => preprocessBetas(one, { zscore: "session" })).toThrow(/at least 2/);
+    expect(() => preprocessBetas(one, { zscore: "session" })).toThrow(/whole session/);
   });
 });

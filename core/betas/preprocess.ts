@@ -1,6 +1,7 @@
 import { ApiError } from "../contracts/errors.ts";
 import type { BetaFileInfo } from "./beta-file.ts";
 import type { BetaMatrix } from "./input-space.ts";
+import { type SessionStatistics, sessionStatistics } from "./session-statistics.ts";
 
 /** NSD stores percent signal change x300 as int16 (NSD data manual). */
 export const NSD_INT16_SCALE = 300;
@@ -8,16 +9,23 @@ export const NSD_INT16_SCALE = 300;
 export interface PreprocessingRequest {
   /** Values are divided by this ("auto": 300 for int16 files without NIfTI scaling, as NSD's, else 1). */
   scale?: "auto" | number;
-  /** Voxel-wise z-scoring: over this request's trials ("session"), or with given reference statistics. */
+  /** Voxel-wise z-scoring: with the session's statistics ("session"), or with given reference statistics. */
   zscore?: "none" | "session" | { mean: number | number[]; std: number | number[] };
-  /** Groups of trial indices whose (scaled, z-scored) rows are averaged, e.g. an image's repeats. */
+  /** Groups of row indices whose (scaled, z-scored) rows are averaged, e.g. an image's repeats. */
   average?: number[][];
+}
+
+export interface ZscoreApplied {
+  kind: "none" | "session" | "reference";
+  /** With "session": the trials the statistics came from (the whole session, not the rows requested). */
+  trials?: number;
+  zero_variance_voxels?: number;
 }
 
 /** What was done, echoed back to the caller. */
 export interface PreprocessingApplied {
   scale: { divisor: number; source: "auto" | "request"; reason: string };
-  zscore: { kind: "none" | "session" | "reference"; trials?: number; zero_variance_voxels?: number };
+  zscore: ZscoreApplied & { sessions?: (ZscoreApplied & { upload_id: string })[] };
   average: { groups: number; trials_per_group: number[] } | null;
 }
 
@@ -53,92 +61,117 @@ function statistic(value: number | number[], voxels: number, name: string): Floa
   return values;
 }
 
-/** Per-voxel mean and population std over trials (ddof 0, as sklearn's StandardScaler). */
-function sessionStatistics(data: Float32Array, trials: number, voxels: number) {
-  const mean = new Float64Array(voxels);
-  const std = new Float64Array(voxels);
-  for (let t = 0; t < trials; t++) for (let v = 0; v < voxels; v++) mean[v]! += data[t * voxels + v]!;
-  for (let v = 0; v < voxels; v++) mean[v]! /= trials;
+/**
+ * Scales and z-scores the rows of one session. With "session", `session` holds the statistics of the
+ * whole session in stored units (an upload's, computed once); without it they come from these rows.
+ */
+export function normalizeSession(
+  matrix: BetaMatrix,
+  request: Pick<PreprocessingRequest, "scale" | "zscore"> = {},
+  file?: Pick<BetaFileInfo, "dtype" | "scaling">,
+  session?: SessionStatistics,
+): BetaMatrix & { applied: Pick<PreprocessingApplied, "scale" | "zscore"> } {
+  const [trials, voxels] = matrix.shape;
+  const scale = chooseScale(request.scale ?? "auto", file);
+  const zscoreRequest = request.zscore ?? "none";
+  const data = new Float32Array(matrix.data.length);
+  if (zscoreRequest === "session" && session) {
+    // (x/d - m/d) / (s/d) = (x - m) / s: the session's statistics in stored units need no scaling.
+    for (let t = 0; t < trials; t++) {
+      for (let v = 0; v < voxels; v++) {
+        const i = t * voxels + v;
+        data[i] = (matrix.data[i]! - session.mean[v]!) / session.std[v]!;
+      }
+    }
+    return {
+      data,
+      shape: [trials, voxels],
+      applied: {
+        scale,
+        zscore: { kind: "session", trials: session.trials, zero_variance_voxels: session.zeroVarianceVoxels },
+      },
+    };
+  }
+  for (let i = 0; i < data.length; i++) data[i] = matrix.data[i]! / scale.divisor;
+  if (zscoreRequest === "none")
+    return { data, shape: [trials, voxels], applied: { scale, zscore: { kind: "none" } } };
+
+  let mean: Float64Array;
+  let std: Float64Array;
+  let zscore: ZscoreApplied;
+  if (zscoreRequest === "session") {
+    if (trials < 2)
+      refuse(
+        "Session z-scoring needs the trials of a whole session (NSD: 750); upload the session, or send zscore {mean, std}.",
+      );
+    const stats = sessionStatistics(data, trials, voxels);
+    ({ mean, std } = stats);
+    zscore = { kind: "session", trials, zero_variance_voxels: stats.zeroVarianceVoxels };
+  } else {
+    mean = statistic(zscoreRequest.mean, voxels, "mean");
+    std = statistic(zscoreRequest.std, voxels, "std");
+    if (!std.every((s) => s > 0)) refuse("zscore.std must be positive for every voxel.");
+    zscore = { kind: "reference" };
+  }
   for (let t = 0; t < trials; t++) {
-    for (let v = 0; v < voxels; v++) {
-      const d = data[t * voxels + v]! - mean[v]!;
-      std[v]! += d * d;
-    }
+    for (let v = 0; v < voxels; v++) data[t * voxels + v] = (data[t * voxels + v]! - mean[v]!) / std[v]!;
   }
-  let zeroVariance = 0;
-  for (let v = 0; v < voxels; v++) {
-    std[v] = Math.sqrt(std[v]! / trials);
-    // StandardScaler leaves constant voxels unscaled (they become 0 after centring).
-    if (std[v] === 0) {
-      std[v] = 1;
-      zeroVariance++;
-    }
-  }
-  return { mean, std, zeroVariance };
+  return { data, shape: [trials, voxels], applied: { scale, zscore } };
 }
 
-function averageGroups(data: Float32Array, trials: number, voxels: number, groups: number[][]): Float32Array {
-  if (groups.length === 0) refuse("average needs at least one group of trial indices.");
+/**
+ * Refuses `average` groups that do not fit `rows` rows, in time proportional to the request and before
+ * anything is allocated for the output: at most one group per row, indices in range, each row at most once.
+ */
+export function checkAverageGroups(groups: readonly (readonly number[])[], rows: number): void {
+  if (groups.length === 0) refuse("average needs at least one group of row indices, e.g. [[0, 1, 2]].");
+  if (groups.length > rows)
+    refuse(
+      `average has ${groups.length} groups but there are ${rows} rows; each group averages distinct rows, so at most ${rows} groups.`,
+    );
+  const seen = new Uint8Array(rows);
+  for (let g = 0; g < groups.length; g++) {
+    const group = groups[g]!;
+    if (group.length === 0) refuse(`average group ${g} is empty.`);
+    for (const t of group) {
+      if (!Number.isInteger(t) || t < 0 || t >= rows)
+        refuse(`average group ${g} names row ${t}; rows are numbered 0 to ${rows - 1}.`);
+      if (seen[t]) refuse(`average names row ${t} twice; each row belongs to at most one group.`);
+      seen[t] = 1;
+    }
+  }
+}
+
+/** Averages groups of rows (an image's repeats); the groups must have passed `checkAverageGroups`. */
+export function averageRows(matrix: BetaMatrix, groups: readonly (readonly number[])[]): BetaMatrix {
+  const [rows, voxels] = matrix.shape;
+  checkAverageGroups(groups, rows);
   const out = new Float32Array(groups.length * voxels);
   const sums = new Float64Array(voxels);
   groups.forEach((group, g) => {
-    if (group.length === 0) refuse(`average group ${g} is empty.`);
     sums.fill(0);
-    for (const t of group) {
-      if (!Number.isInteger(t) || t < 0 || t >= trials) {
-        refuse(`average group ${g} names trial ${t}; trials are numbered 0 to ${trials - 1}.`);
-      }
-      for (let v = 0; v < voxels; v++) sums[v]! += data[t * voxels + v]!;
-    }
+    for (const t of group) for (let v = 0; v < voxels; v++) sums[v]! += matrix.data[t * voxels + v]!;
     for (let v = 0; v < voxels; v++) out[g * voxels + v] = sums[v]! / group.length;
   });
-  return out;
+  return { data: out, shape: [groups.length, voxels] };
 }
 
-/** Scales, z-scores, then averages repeats, in the order MindEye's data preparation does. */
+export function averageApplied(
+  groups: readonly (readonly number[])[] | undefined,
+): PreprocessingApplied["average"] {
+  return groups ? { groups: groups.length, trials_per_group: groups.map((g) => g.length) } : null;
+}
+
+/** Scales, z-scores, then averages repeats of one session, in the order MindEye's data preparation does. */
 export function preprocessBetas(
   matrix: BetaMatrix,
   request: PreprocessingRequest = {},
   file?: Pick<BetaFileInfo, "dtype" | "scaling">,
+  session?: SessionStatistics,
 ): BetaMatrix & { applied: PreprocessingApplied } {
-  const [trials, voxels] = matrix.shape;
-  const scale = chooseScale(request.scale ?? "auto", file);
-  const data = new Float32Array(matrix.data.length);
-  for (let i = 0; i < data.length; i++) data[i] = matrix.data[i]! / scale.divisor;
-
-  const zscoreRequest = request.zscore ?? "none";
-  let zscore: PreprocessingApplied["zscore"] = { kind: "none" };
-  if (zscoreRequest !== "none") {
-    let mean: Float64Array;
-    let std: Float64Array;
-    if (zscoreRequest === "session") {
-      if (trials < 2)
-        refuse(
-          "Session z-scoring needs many trials of one session (at least 2, ideally all 750); send more trials or use zscore 'none' or reference statistics.",
-        );
-      const stats = sessionStatistics(data, trials, voxels);
-      ({ mean, std } = stats);
-      zscore = { kind: "session", trials, zero_variance_voxels: stats.zeroVariance };
-    } else {
-      mean = statistic(zscoreRequest.mean, voxels, "mean");
-      std = statistic(zscoreRequest.std, voxels, "std");
-      if (!std.every((s) => s > 0)) refuse("zscore.std must be positive for every voxel.");
-      zscore = { kind: "reference" };
-    }
-    for (let t = 0; t < trials; t++) {
-      for (let v = 0; v < voxels; v++) data[t * voxels + v] = (data[t * voxels + v]! - mean[v]!) / std[v]!;
-    }
-  }
-
-  if (!request.average) return { data, shape: [trials, voxels], applied: { scale, zscore, average: null } };
-  const averaged = averageGroups(data, trials, voxels, request.average);
-  return {
-    data: averaged,
-    shape: [request.average.length, voxels],
-    applied: {
-      scale,
-      zscore,
-      average: { groups: request.average.length, trials_per_group: request.average.map((g) => g.length) },
-    },
-  };
+  if (request.average) checkAverageGroups(request.average, matrix.shape[0]);
+  const normalized = normalizeSession(matrix, request, file, session);
+  const applied = { ...normalized.applied, average: averageApplied(request.average) };
+  if (!request.average) return { data: normalized.data, shape: normalized.shape, applied };
+  return { ...averageRows(normalized, request.average), applied };
 }

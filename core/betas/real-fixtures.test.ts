@@ -1,11 +1,16 @@
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import {
+  FORMATS_DIR,
+  groundTruth,
+  needsSharedFixtures,
+  sharedFixturesMissing,
+} from "../../test/helpers/shared-fixtures.ts";
 import { ApiError } from "../contracts/errors.ts";
 import { openBetaFile } from "./open-beta-file.ts";
 import { iterateTrials } from "./read-trials.ts";
 import { summarizeBetas } from "./summarize.ts";
-import { collect, FORMAT_FIXTURES } from "./testing.ts";
+import { collect } from "./testing.ts";
 
 interface Stats {
   sum: number;
@@ -14,10 +19,8 @@ interface Stats {
   max: number;
   nan_count: number;
 }
-const truth = JSON.parse(readFileSync(join(FORMAT_FIXTURES, "ground_truth.json"), "utf8")) as Record<
-  string,
-  Record<string, unknown>
->;
+const truth = groundTruth() as Record<string, Record<string, unknown>>;
+const describeShared = describe.skipIf(sharedFixturesMissing);
 
 /** Float tolerance: values are decoded to float32, sums accumulate in float64. */
 function close(actual: number | null, expected: number | null, scale = 1): void {
@@ -29,7 +32,7 @@ function close(actual: number | null, expected: number | null, scale = 1): void 
 }
 
 async function expectRefused(file: string, code: string, options = {}): Promise<ApiError> {
-  const error = await openBetaFile(join(FORMAT_FIXTURES, file), options).then(
+  const error = await openBetaFile(join(FORMATS_DIR, file), options).then(
     () => null,
     (e: unknown) => e,
   );
@@ -40,10 +43,10 @@ async function expectRefused(file: string, code: string, options = {}): Promise<
   return error as ApiError;
 }
 
-describe("real NIfTI files match nibabel", () => {
+describeShared(needsSharedFixtures("real NIfTI files match nibabel"), () => {
   const niftis = Object.entries(truth).filter(([, t]) => /^NIfTI-[12]$/.test(t["kind"] as string));
   it.each(niftis)("%s", async (name, t) => {
-    const file = await openBetaFile(join(FORMAT_FIXTURES, name));
+    const file = await openBetaFile(join(FORMATS_DIR, name));
     expect(file.shape).toEqual(t["shape"]);
     expect(file.dtype).toBe(t["dtype"]);
     expect(file.format).toBe(t["kind"] === "NIfTI-2" ? "nifti2" : "nifti1");
@@ -61,7 +64,7 @@ describe("real NIfTI files match nibabel", () => {
   });
 
   it("applies scl_slope and scl_inter only by the NIfTI rule", async () => {
-    const functional = await openBetaFile(join(FORMAT_FIXTURES, "functional.nii"));
+    const functional = await openBetaFile(join(FORMATS_DIR, "functional.nii"));
     expect(functional.scaling).toEqual({
       slope: truth["functional.nii"]!["scl_slope"],
       inter: truth["functional.nii"]!["scl_inter"],
@@ -69,7 +72,7 @@ describe("real NIfTI files match nibabel", () => {
   });
 
   it("gives trials in numpy C order over (x, y, z), not file order", async () => {
-    const file = await openBetaFile(join(FORMAT_FIXTURES, "standard.nii.gz"));
+    const file = await openBetaFile(join(FORMATS_DIR, "standard.nii.gz"));
     const [trial] = await collect(iterateTrials(file));
     const summary = await summarizeBetas(file);
     // (4, 5, 7): file order is x fastest, so file element 1 is (1, 0, 0), which is C index 1 * 5 * 7.
@@ -78,7 +81,7 @@ describe("real NIfTI files match nibabel", () => {
   });
 });
 
-describe("real HDF5, MATLAB v7.3 and NPZ files match h5py and numpy", () => {
+describeShared(needsSharedFixtures("real HDF5, MATLAB v7.3 and NPZ files match h5py and numpy"), () => {
   const datasetCases = Object.entries(truth)
     .filter(([name, t]) => t["kind"] === "HDF5" && !name.endsWith(".mnc"))
     .flatMap(([name, t]) =>
@@ -90,7 +93,7 @@ describe("real HDF5, MATLAB v7.3 and NPZ files match h5py and numpy", () => {
     );
   it.each(datasetCases)("$name $dataset", async ({ name, dataset, d }) => {
     if (d["dtype"] === "|O") return void (await expectRefused(name, "unsupported_format", { dataset }));
-    const file = await openBetaFile(join(FORMAT_FIXTURES, name), { dataset });
+    const file = await openBetaFile(join(FORMATS_DIR, name), { dataset });
     expect(file.shape).toEqual(d["shape"]);
     const summary = await summarizeBetas(file);
     close(summary.sum, d["sum"] as number, 1);
@@ -107,7 +110,7 @@ describe("real HDF5, MATLAB v7.3 and NPZ files match h5py and numpy", () => {
       })),
     );
   it.each(members)("$name $member", async ({ name, member, m }) => {
-    const file = await openBetaFile(join(FORMAT_FIXTURES, name), { dataset: member });
+    const file = await openBetaFile(join(FORMATS_DIR, name), { dataset: member });
     expect(file.shape).toEqual(m["shape"]);
     expect(file.compressed).toBe(m["zip_method"] === "deflate");
     const summary = await summarizeBetas(file);
@@ -124,7 +127,7 @@ describe("real HDF5, MATLAB v7.3 and NPZ files match h5py and numpy", () => {
   });
 });
 
-describe("refused formats say what to send instead", () => {
+describeShared(needsSharedFixtures("refused formats say what to send instead"), () => {
   it.each([
     ["task.func.gii", /GIFTI/],
     ["row_major.dconn.nii", /CIFTI/],

@@ -2,9 +2,6 @@ import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
-/** The real third-party sample files, beside the clone (shared/ sits next to the repository). */
-export const FORMAT_FIXTURES = fileURLToPath(new URL("../../../shared/fixtures/formats/", import.meta.url));
-
 /** Debian's Python with nibabel, h5py and numpy writes the NSD-like files and numpy's answers. */
 export const DEBIAN_PYTHON = "/usr/bin/python3";
 

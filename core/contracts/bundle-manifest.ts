@@ -64,6 +64,23 @@ export const EmbeddingSpace = z.object({
 });
 export type EmbeddingSpace = z.infer<typeof EmbeddingSpace>;
 
+/**
+ * What the model's training inputs looked like, so a request's betas can be checked against them (warnings):
+ * how each session was normalised, over how many trials, and the per-voxel mean and std that results.
+ */
+export const TrainingInput = z.object({
+  /** "session": each voxel z-scored over all trials of its session (MindEye on NSD); "none": used as given. */
+  zscore: z.enum(["session", "none"]),
+  /** Trials per session the z-scoring statistics came from (NSD: 750), when known. */
+  session_trials: z.number().int().positive().nullable(),
+  /** Typical per-voxel mean and std of single-trial training inputs (z-scored: 0 and 1). */
+  voxel_mean: z.number(),
+  voxel_std: z.number().positive(),
+  /** What a value meant before that (e.g. NSD's percent signal change, stored x300 as int16). */
+  units: z.string().min(1),
+});
+export type TrainingInput = z.infer<typeof TrainingInput>;
+
 export const BundleInput = z.object({
   voxels: z.number().int().positive(),
   dtype: z.literal("float32"),
@@ -73,6 +90,8 @@ export const BundleInput = z.object({
     .nullable(),
   /** Voxel i of the input is the i-th nonzero mask entry in C order over the grid (numpy `betas[mask > 0]`). */
   mask: z.object({ file: relativePath, format: z.enum(["npy", "nifti"]), order: z.literal("C") }).nullable(),
+  /** Optional: bundles written before it was recorded carry none, and get no per-model input checks. */
+  training: TrainingInput.optional(),
 });
 export type BundleInput = z.infer<typeof BundleInput>;
 

@@ -25,6 +25,7 @@ export const ERROR_CODES = {
   file_too_large: { status: 413, title: "The file needs more memory than allowed" },
   decompression_bomb: { status: 413, title: "The file decompresses past the allowed size" },
   voxel_count_mismatch: { status: 422, title: "Wrong number of voxels for this model" },
+  betas_transposed: { status: 422, title: "The betas are [voxels, trials]; send [trials, voxels]" },
   grid_mismatch: { status: 422, title: "The volume's grid does not match the model's" },
   non_finite_values: { status: 422, title: "The betas contain NaN or infinite values" },
   invalid_preprocessing: { status: 422, title: "The preprocessing settings do not fit the data" },

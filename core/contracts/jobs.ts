@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { closedObject } from "./closed-object.ts";
 
 /** Wire shapes of async jobs, their webhook subscriptions, the events sent, and delivery attempts. */
 
@@ -28,7 +29,7 @@ export const problemSchema = z.looseObject({
 });
 
 /** What a client sends as `webhook` when creating a job; `events` defaults to every event type. */
-export const webhookSubscriptionInputSchema = z.object({
+export const webhookSubscriptionInputSchema = closedObject({
   url: z.url({ protocol: /^https?$/ }).max(2048),
   events: z.array(webhookEventTypeSchema).min(1).optional(),
 });

@@ -3,20 +3,19 @@ import { bufferReader } from "../betas/byte-reader.ts";
 import { flattenNestedNumbers } from "../betas/nested-array.ts";
 import { openNpy } from "../betas/npy.ts";
 import { iterateTrials } from "../betas/read-trials.ts";
+import { closedObject } from "./closed-object.ts";
 import { ApiError } from "./errors.ts";
 
 /** A tensor in a JSON body: nested numbers, or little-endian float32 bytes in base64 with their shape. */
 export const TensorJsonSchema = z.union([
-  z
-    .object({ values: z.array(z.unknown()).min(1) })
-    .meta({ description: "Nested JSON arrays of numbers in C order, e.g. [[0.1, -0.3, ...], ...]" }),
-  z
-    .object({
-      base64: z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, "standard base64"),
-      dtype: z.literal("float32"),
-      shape: z.array(z.number().int().positive()).min(1),
-    })
-    .meta({ description: "Little-endian float32 bytes, C order, base64-encoded" }),
+  closedObject({ values: z.array(z.unknown()).min(1) }).meta({
+    description: "Nested JSON arrays of numbers in C order, e.g. [[0.1, -0.3, ...], ...]",
+  }),
+  closedObject({
+    base64: z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, "standard base64"),
+    dtype: z.literal("float32"),
+    shape: z.array(z.number().int().positive()).min(1),
+  }).meta({ description: "Little-endian float32 bytes, C order, base64-encoded" }),
 ]);
 export type TensorJson = z.infer<typeof TensorJsonSchema>;
 

@@ -1,13 +1,14 @@
 import type { PreprocessingRequest } from "../betas/index.ts";
-import { ApiError } from "../contracts/errors.ts";
 import { encodeNpy } from "../contracts/tensor.ts";
 import type { JobHandler } from "../jobs/job-worker.ts";
 import type { PayloadFilter, VectorStore } from "../search/vector-index.ts";
-import { withIndex } from "../search/with-index.ts";
 import { type CompleteUploadRequest, completeUpload } from "../uploads/complete-upload.ts";
 import { type BetasBody, betasSourceOf } from "./betas-source.ts";
+import { embedBetas } from "./embed-betas.ts";
 import type { EmbeddingOutput } from "./inference.ts";
-import { type PrepareDeps, prepareBetas } from "./prepare-betas.ts";
+import { planBetas } from "./plan-betas.ts";
+import type { PrepareDeps } from "./prepare-betas.ts";
+import { retrieve } from "./retrieve.ts";
 
 /** Inputs of an `embeddings` or `retrievals` job, as the API stores them (lab_id is the server's, not the lab's). */
 export interface BatchJobInputs {
@@ -19,63 +20,18 @@ export interface BatchJobInputs {
   index?: string;
   k?: number;
   filter?: Record<string, unknown>;
+  rerank?: { model: string; index: string; key: string; candidates: number };
 }
 
-// Rows per model call: small enough to report progress and notice a cancel often.
-const CHUNK_ROWS = 64;
+// A job's betas were bounded by the request body that queued them; this only guards the decoder.
+const JOB_MAX_INLINE_VALUES = 1 << 28;
 
 /**
- * The async versions of /v1/embeddings and /v1/retrievals, for whole uploads: embed in chunks (progress,
- * cancel between chunks), then write the results to the blob store as .npy / JSON under outputs/; and of
+ * The async versions of /v1/embeddings and /v1/retrievals (the same use cases as the routes, with progress
+ * and cancel between chunks), writing results to the blob store as .npy / JSON under outputs/; and of
  * /v1/uploads/{id}/complete, whose reading of a large session can outlast an HTTP request.
  */
 export function batchJobHandlers(deps: PrepareDeps & { vectors: VectorStore }): Record<string, JobHandler> {
-  async function embedAll(
-    job: { id: string; inputs: unknown },
-    ctx: Parameters<JobHandler>[1],
-    outputs: EmbeddingOutput[],
-  ) {
-    const inputs = job.inputs as BatchJobInputs;
-    const prepared = await prepareBetas(
-      deps,
-      inputs.lab_id,
-      inputs.model,
-      betasSourceOf(inputs.betas, 1 << 28),
-      inputs.preprocessing,
-    );
-    const [trials, voxels] = prepared.matrix.shape;
-    const parts: Record<string, Float32Array[]> = {};
-    const shapes: Record<string, number[]> = {};
-    for (let start = 0; start < trials; start += CHUNK_ROWS) {
-      ctx.signal.throwIfAborted();
-      const count = Math.min(CHUNK_ROWS, trials - start);
-      const rows = prepared.matrix.data.subarray(start * voxels, (start + count) * voxels);
-      const result = await deps.inference.embed(
-        inputs.model,
-        { data: rows, shape: [count, voxels] },
-        outputs,
-        ctx.signal,
-      );
-      for (const name of outputs) {
-        parts[name] = [...(parts[name] ?? []), result.outputs[name]!.data];
-        shapes[name] = [trials, ...result.outputs[name]!.shape.slice(1)];
-      }
-      await ctx.progress((start + count) / trials, `${start + count} of ${trials} trials embedded`);
-    }
-    const joined = Object.fromEntries(
-      outputs.map((name) => {
-        const all = new Float32Array(parts[name]!.reduce((n, p) => n + p.length, 0));
-        let at = 0;
-        for (const p of parts[name]!) {
-          all.set(p, at);
-          at += p.length;
-        }
-        return [name, { data: all, shape: shapes[name]! }];
-      }),
-    );
-    return { inputs, prepared, joined };
-  }
-
   async function writeFile(
     labId: string,
     jobId: string,
@@ -88,13 +44,27 @@ export function batchJobHandlers(deps: PrepareDeps & { vectors: VectorStore }): 
     return { key, content_type: contentType, bytes: bytes.byteLength };
   }
 
+  const progressOf = (ctx: Parameters<JobHandler>[1]) => (done: number, total: number) =>
+    ctx.progress(done / total, `${done} of ${total} trials embedded`);
+
   return {
     embeddings: async (job, ctx) => {
-      const outputs = (job.inputs as BatchJobInputs).outputs ?? ["retrieval"];
-      const { inputs, prepared, joined } = await embedAll(job, ctx, outputs);
+      const inputs = job.inputs as BatchJobInputs;
+      const outputs = inputs.outputs ?? ["retrieval"];
+      const plan = await planBetas(
+        deps,
+        inputs.lab_id,
+        inputs.model,
+        betasSourceOf(inputs.betas, JOB_MAX_INLINE_VALUES),
+        inputs.preprocessing,
+      );
+      const embedded = await embedBetas(deps, plan, outputs, {
+        signal: ctx.signal,
+        progress: progressOf(ctx),
+      });
       const files: Record<string, unknown> = {};
       for (const name of outputs) {
-        const t = joined[name]!;
+        const t = embedded.outputs[name]!;
         files[name] = await writeFile(
           inputs.lab_id,
           job.id,
@@ -103,7 +73,13 @@ export function batchJobHandlers(deps: PrepareDeps & { vectors: VectorStore }): 
           "application/x-npy",
         );
       }
-      return { files, trials: prepared.matrix.shape[0], preprocessing: prepared.applied };
+      const { prepared } = embedded;
+      return {
+        files,
+        trials: prepared.matrix.shape[0],
+        preprocessing: { ...prepared.applied, input_trials: prepared.inputTrials },
+        warnings: prepared.warnings,
+      };
     },
 
     // The whole summary is small JSON, so it is the job's output as it is.
@@ -117,21 +93,35 @@ export function batchJobHandlers(deps: PrepareDeps & { vectors: VectorStore }): 
     },
 
     retrievals: async (job, ctx) => {
-      const inputsOfJob = job.inputs as BatchJobInputs;
-      if (!inputsOfJob.index) throw new ApiError("invalid_request", "A retrievals job needs an index.");
-      const { inputs, prepared, joined } = await embedAll(job, ctx, ["retrieval"]);
-      const t = joined.retrieval!;
-      const trials = t.shape[0]!;
-      const width = t.data.length / trials;
-      const queries = Array.from({ length: trials }, (_, i) => t.data.subarray(i * width, (i + 1) * width));
-      const results = await withIndex(deps.vectors, inputsOfJob.index, (index) =>
-        index.queryBatch(queries, { k: inputs.k ?? 10, filter: inputs.filter as PayloadFilter | undefined }),
+      const inputs = job.inputs as BatchJobInputs;
+      const index = inputs.index!;
+      const retrieved = await retrieve(
+        deps,
+        inputs.lab_id,
+        {
+          index,
+          k: inputs.k ?? 10,
+          filter: inputs.filter as PayloadFilter | undefined,
+          query: {
+            kind: "betas",
+            model: inputs.model,
+            betas: betasSourceOf(inputs.betas, JOB_MAX_INLINE_VALUES),
+            preprocessing: inputs.preprocessing,
+          },
+          rerank: inputs.rerank,
+        },
+        { signal: ctx.signal, progress: progressOf(ctx) },
       );
       const body = new TextEncoder().encode(
-        JSON.stringify({ index: inputsOfJob.index, model: inputs.model, results }),
+        JSON.stringify({ index, model: inputs.model, results: retrieved.results }),
       );
       const file = await writeFile(inputs.lab_id, job.id, "results.json", body, "application/json");
-      return { files: { results: file }, trials, preprocessing: prepared.applied };
+      return {
+        files: { results: file },
+        trials: retrieved.results.length,
+        preprocessing: retrieved.preprocessing,
+        warnings: retrieved.warnings,
+      };
     },
   };
 }

@@ -2,16 +2,23 @@ import { ApiError } from "../contracts/errors.ts";
 import { decodeTensor, type TensorJson } from "../contracts/tensor.ts";
 import type { BetasSource } from "./prepare-betas.ts";
 
-/** `betas` as the API takes them: a tensor, or trials of an upload. */
-export type BetasBody = TensorJson | { upload_id: string; trials?: number[]; dataset?: string };
+export interface SessionBody {
+  upload_id: string;
+  dataset?: string;
+  trials?: number[];
+}
+
+/** `betas` as the API takes them: a tensor, trials of one upload, or trials of several sessions' uploads. */
+export type BetasBody = TensorJson | SessionBody | { sessions: SessionBody[] };
 
 /** The betas of a request body as the embedding pipeline takes them; a 1-D tensor is one trial. */
 export function betasSourceOf(betas: BetasBody, maxValues: number): BetasSource {
-  if ("upload_id" in betas) {
-    return { kind: "upload", uploadId: betas.upload_id, trials: betas.trials, dataset: betas.dataset };
-  }
+  if ("upload_id" in betas) return { kind: "sessions", sessions: [sessionOf(betas)] };
+  if ("sessions" in betas) return { kind: "sessions", sessions: betas.sessions.map(sessionOf) };
   return inlineSource(decodeTensor(betas, { maxValues }));
 }
+
+const sessionOf = (s: SessionBody) => ({ uploadId: s.upload_id, dataset: s.dataset, trials: s.trials });
 
 export function inlineSource(tensor: { data: Float32Array; shape: number[] }): BetasSource {
   const [first, second] = tensor.shape;

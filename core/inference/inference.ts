@@ -1,3 +1,5 @@
+import type { TrainingInput } from "../contracts/bundle-manifest.ts";
+
 /**
  * How the API reaches the model server. `mindeye serve` implements it in-process (gpu-worker), a
  * deployment over HTTP (`WORKER_URL`, core/inference/http-client.ts). Tensors are row-major Float32Arrays.
@@ -14,6 +16,8 @@ export interface ModelInputSpace {
   voxels: number;
   /** The volume grid masked server-side, or null when the model takes pre-masked input only. */
   grid: [number, number, number] | null;
+  /** What the model's training inputs looked like (bundle manifest `input.training`), when recorded. */
+  training?: TrainingInput;
 }
 
 export interface ModelDescription {

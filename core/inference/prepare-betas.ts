@@ -1,27 +1,27 @@
 import {
-  assertFinite,
+  averageApplied,
+  averageRows,
   type BetaMatrix,
+  normalizeSession,
   type PreprocessingApplied,
   type PreprocessingRequest,
-  preprocessBetas,
 } from "../betas/index.ts";
 import { ApiError } from "../contracts/errors.ts";
 import type { BlobStore } from "../storage/blob-store.ts";
 import { readUploadBetas } from "../uploads/read-upload.ts";
 import type { UploadStore } from "../uploads/upload-store.ts";
 import type { InferenceService } from "./inference.ts";
-import { modelInputSpace } from "./model-space.ts";
+import { type InputWarning, inputWarnings } from "./input-warnings.ts";
+import { type BetasPlan, type BetasSource, type PlannedSession, planBetas } from "./plan-betas.ts";
 
-/** Betas as a request names them: an inline [trials, voxels] matrix, or trials of a completed upload. */
-export type BetasSource =
-  | { kind: "inline"; matrix: BetaMatrix }
-  | { kind: "upload"; uploadId: string; trials?: number[]; dataset?: string };
+export type { BetasSource } from "./plan-betas.ts";
 
 export interface PreparedBetas {
   matrix: BetaMatrix;
   applied: PreprocessingApplied;
-  /** How many trials went in, before averaging. */
+  /** How many rows went in, before averaging. */
   inputTrials: number;
+  warnings: InputWarning[];
 }
 
 export interface PrepareDeps {
@@ -31,10 +31,7 @@ export interface PrepareDeps {
   decodedMaxBytes: number;
 }
 
-/**
- * From a request's betas to the model's input: read (upload) or take (inline), mask to the model's
- * voxels, then scale, z-score and average exactly as requested. Inline input is already masked.
- */
+/** Plans (every cheap check), then reads and preprocesses: the whole path from a request's betas. */
 export async function prepareBetas(
   deps: PrepareDeps,
   labId: string,
@@ -43,45 +40,85 @@ export async function prepareBetas(
   preprocessing: PreprocessingRequest = {},
   limits: { maxTrials?: number } = {},
 ): Promise<PreparedBetas> {
-  const space = await modelInputSpace(deps.inference, modelId);
-  let matrix: BetaMatrix;
-  let file: { dtype: string; scaling: { slope: number; inter: number } | null } | undefined;
-  if (source.kind === "inline") {
-    matrix = source.matrix;
-    if (matrix.shape[1] !== space.voxels) {
-      throw new ApiError(
-        "voxel_count_mismatch",
-        `Model ${modelId} takes ${space.voxels} voxels per trial; got ${matrix.shape[1]}. ` +
-          (space.grid
-            ? `Mask your volume with GET /v1/models/${modelId}/mask (numpy C order over x, y, z), or upload the whole volume.`
-            : "Send the voxels of the model's ROI in its order."),
-        { fields: { expected_voxels: space.voxels, got_voxels: matrix.shape[1] } },
-      );
-    }
-    assertFinite(matrix.data, space.voxels, "The betas");
-  } else {
-    const upload = await deps.uploads.getReady(labId, source.uploadId);
-    if (source.dataset !== undefined && source.dataset !== upload.summary.dataset) {
-      throw new ApiError(
-        "invalid_request",
-        `Upload ${source.uploadId} was inspected with dataset ${upload.summary.dataset ?? "(none)"}; ` +
-          `to read ${source.dataset}, complete it again with {"dataset": "${source.dataset}"}.`,
-      );
-    }
-    const trials = source.trials?.length ?? upload.summary.trials;
-    assertWithin(trials, limits.maxTrials);
-    const read = await readUploadBetas(deps.blobs, upload, space, source.trials, deps.decodedMaxBytes);
-    matrix = { data: read.data, shape: read.shape };
-    file = { dtype: read.dtype, scaling: read.scaling };
-  }
-  assertWithin(matrix.shape[0], limits.maxTrials);
-  const zscoreDefault = source.kind === "upload" ? "session" : "none";
-  const prepared = preprocessBetas(matrix, { zscore: zscoreDefault, ...preprocessing }, file);
-  return {
-    matrix: { data: prepared.data, shape: prepared.shape },
-    applied: prepared.applied,
-    inputTrials: matrix.shape[0],
+  return preparePlanned(deps, await planBetas(deps, labId, modelId, source, preprocessing), limits);
+}
+
+/**
+ * From a planned request to the model's input: each session read (upload) or taken (inline, already
+ * masked), scaled and z-scored with its own session's statistics, the rows concatenated in the order
+ * given, then repeats averaged, as MindEye's data preparation does.
+ */
+export async function preparePlanned(
+  deps: PrepareDeps,
+  plan: BetasPlan,
+  limits: { maxTrials?: number } = {},
+): Promise<PreparedBetas> {
+  assertWithin(plan.rows, limits.maxTrials);
+  const { preprocessing, source } = plan;
+  const parts =
+    source.kind === "inline"
+      ? [normalizeSession(source.matrix, preprocessing)]
+      : await Promise.all(plan.sessions.map((session) => readSession(deps, plan, session)));
+  const voxels = plan.space.voxels;
+  const rows: BetaMatrix =
+    parts.length === 1
+      ? parts[0]!
+      : { data: concatenate(parts.map((p) => p.data)), shape: [plan.rows, voxels] };
+  const applied: PreprocessingApplied = {
+    scale: parts[0]!.applied.scale,
+    zscore: parts.length === 1 ? parts[0]!.applied.zscore : severalSessions(plan.sessions, parts),
+    average: averageApplied(preprocessing.average),
   };
+  const warnings = inputWarnings(rows, {
+    modelId: plan.model.id,
+    training: plan.model.input.training,
+    applied,
+    zscoreDefaulted: plan.zscoreDefaulted,
+    inline: source.kind === "inline",
+  });
+  const matrix = preprocessing.average ? averageRows(rows, preprocessing.average) : rows;
+  return { matrix, applied, inputTrials: plan.rows, warnings };
+}
+
+async function readSession(deps: PrepareDeps, plan: BetasPlan, session: PlannedSession) {
+  const modelId = plan.model.id;
+  const wantsStats = plan.preprocessing.zscore === "session";
+  const kept = wantsStats ? await deps.uploads.sessionStatistics(session.uploadId, modelId) : null;
+  const read = await readUploadBetas(
+    deps.blobs,
+    session.upload,
+    plan.space,
+    session.trials,
+    deps.decodedMaxBytes,
+    {
+      statistics: wantsStats && !kept,
+    },
+  );
+  const stats = kept ?? read.session;
+  if (!kept && read.session)
+    await deps.uploads.keepSessionStatistics(session.uploadId, modelId, read.session);
+  return normalizeSession(read, plan.preprocessing, read, stats);
+}
+
+function severalSessions(
+  sessions: PlannedSession[],
+  parts: { applied: Pick<PreprocessingApplied, "zscore"> }[],
+): PreprocessingApplied["zscore"] {
+  const each = parts.map((p, i) => ({ upload_id: sessions[i]!.uploadId, ...p.applied.zscore }));
+  const kind = each[0]!.kind;
+  return kind === "session"
+    ? { kind, trials: each.reduce((n, s) => n + (s.trials ?? 0), 0), sessions: each }
+    : { kind, sessions: each };
+}
+
+function concatenate(arrays: Float32Array[]): Float32Array {
+  const out = new Float32Array(arrays.reduce((n, a) => n + a.length, 0));
+  let at = 0;
+  for (const a of arrays) {
+    out.set(a, at);
+    at += a.length;
+  }
+  return out;
 }
 
 function assertWithin(trials: number, maxTrials: number | undefined): void {

@@ -12,7 +12,10 @@ export interface CompleteUploadRequest {
   model?: string;
 }
 
-/** Reads the uploaded file once and records what it holds; the upload is then ready for embeddings. */
+/**
+ * Reads the uploaded file once and records what it holds; the upload is then ready for embeddings. With a
+ * model, the session's z-scoring statistics over the model's voxels are kept too (else on first use).
+ */
 export async function completeUpload(
   deps: { uploads: UploadStore; blobs: BlobStore; inference: InferenceService; decodedMaxBytes: number },
   labId: string,
@@ -23,12 +26,14 @@ export async function completeUpload(
   const model = request.model
     ? { id: request.model, space: await modelInputSpace(deps.inference, request.model) }
     : undefined;
-  const summary = await inspectUpload(
+  const { summary, session } = await inspectUpload(
     deps.blobs,
     upload,
     { dataset: request.dataset, layout: request.layout, raw_shape: request.raw_shape },
     model,
     deps.decodedMaxBytes,
   );
-  return deps.uploads.markReady(labId, uploadId, summary);
+  const ready = await deps.uploads.markReady(labId, uploadId, summary);
+  if (model && session) await deps.uploads.keepSessionStatistics(uploadId, model.id, session);
+  return ready;
 }

@@ -3,8 +3,11 @@ import {
   type BetaMatrix,
   extractMaskedVoxels,
   type InputSpace,
+  iterateTrials,
   type LayoutRequest,
   openBetaFile,
+  type SessionStatistics,
+  sessionStatistics,
   summarizeBetas,
 } from "../betas/index.ts";
 import { ApiError } from "../contracts/errors.ts";
@@ -48,14 +51,17 @@ async function withBetaFile<T>(
   });
 }
 
-/** Reads an uploaded file once: what it holds, its statistics and, for a model, its masked voxel count. */
+/**
+ * Reads an uploaded file once: what it holds, its statistics and, for a model, its masked voxel count
+ * and the session's per-voxel z-scoring statistics over those voxels.
+ */
 export async function inspectUpload(
   blobs: BlobStore,
   upload: UploadRecord,
   read: ReadOptions,
   model: { id: string; space: InputSpace } | undefined,
   maxDecodedBytes: number,
-): Promise<UploadSummary> {
+): Promise<{ summary: UploadSummary; session?: SessionStatistics }> {
   return withBetaFile(blobs, upload, read, maxDecodedBytes, async (file) => {
     const stats = await summarizeBetas(file);
     const summary: UploadSummary = {
@@ -77,27 +83,34 @@ export async function inspectUpload(
       },
       read: { ...read, layout: file.layout },
     };
-    if (model) {
-      const matrix = await extractMaskedVoxels(file, model.space);
-      summary.voxels = matrix.shape[1];
-      summary.model = model.id;
-    }
-    return summary;
+    if (!model) return { summary };
+    const matrix = await extractMaskedVoxels(file, model.space);
+    summary.voxels = matrix.shape[1];
+    summary.model = model.id;
+    return { summary, session: sessionStatistics(matrix.data, matrix.shape[0], matrix.shape[1]) };
   });
 }
 
-/** The model's voxels of the chosen trials of a completed upload, as [trials, voxels]. */
+/**
+ * The model's voxels of the chosen trials of a completed upload, as [trials, voxels]; with `statistics`,
+ * also the per-voxel statistics of every trial of the session (read anyway, so computed in the same pass).
+ */
 export async function readUploadBetas(
   blobs: BlobStore,
   upload: UploadRecord & { summary: UploadSummary },
   space: InputSpace,
   trials: number[] | undefined,
   maxDecodedBytes: number,
-): Promise<BetaMatrix & { dtype: string; scaling: BetaFile["scaling"] }> {
+  options: { statistics?: boolean } = {},
+): Promise<BetaMatrix & { dtype: string; scaling: BetaFile["scaling"]; session?: SessionStatistics }> {
   const read = upload.summary.read as ReadOptions;
   return withBetaFile(blobs, upload, read, maxDecodedBytes, async (file) => {
     const all = await extractMaskedVoxels(file, space);
-    const base = { dtype: file.dtype, scaling: file.scaling };
+    const base = {
+      dtype: file.dtype,
+      scaling: file.scaling,
+      ...(options.statistics ? { session: sessionStatistics(all.data, all.shape[0], all.shape[1]) } : {}),
+    };
     if (!trials) return { ...all, ...base };
     const voxels = all.shape[1];
     const picked = new Float32Array(trials.length * voxels);
@@ -111,5 +124,28 @@ export async function readUploadBetas(
       picked.set(all.data.subarray(t * voxels, (t + 1) * voxels), i * voxels);
     });
     return { data: picked, shape: [trials.length, voxels], ...base };
+  });
+}
+
+/**
+ * A completed upload's whole array as float32 in C order with its shape, unmasked: for arrays that are
+ * not betas (candidate image embeddings, [N, tokens, dim]). Bounded by `maxDecodedBytes` like any read.
+ */
+export async function readUploadArray(
+  blobs: BlobStore,
+  upload: UploadRecord & { summary: UploadSummary },
+  maxDecodedBytes: number,
+): Promise<{ data: Float32Array; shape: number[] }> {
+  return withBetaFile(blobs, upload, upload.summary.read as ReadOptions, maxDecodedBytes, async (file) => {
+    const blocks: Float32Array[] = [];
+    for await (const row of iterateTrials(file)) blocks.push(row);
+    if (blocks.length === 1) return { data: blocks[0]!, shape: [...file.shape] };
+    const data = new Float32Array(blocks.reduce((n, b) => n + b.length, 0));
+    let at = 0;
+    for (const block of blocks) {
+      data.set(block, at);
+      at += block.length;
+    }
+    return { data, shape: [...file.shape] };
   });
 }

@@ -1,4 +1,4 @@
-import type { BetaSummary } from "../betas/index.ts";
+import type { BetaSummary, SessionStatistics } from "../betas/index.ts";
 import { ApiError } from "../contracts/errors.ts";
 import type { Sql } from "../db/database.ts";
 import { newId } from "../ids.ts";
@@ -49,6 +49,16 @@ interface Row {
   completed_at: Date | null;
   expires_at: Date;
 }
+
+interface StatsRow {
+  trials: number;
+  zero_variance_voxels: number;
+  mean: Uint8Array;
+  std: Uint8Array;
+}
+
+// Copied: a driver's buffer may sit at an offset that is not a multiple of 8.
+const float64s = (bytes: Uint8Array) => new Float64Array(Uint8Array.from(bytes).buffer);
 
 const toRecord = (r: Row): UploadRecord => ({
   id: r.id,
@@ -105,14 +115,48 @@ export class UploadStore {
     return upload as UploadRecord & { summary: UploadSummary };
   }
 
+  /** Records what `complete` found; statistics of an earlier inspection no longer hold and are dropped. */
   async markReady(labId: string, id: string, summary: UploadSummary): Promise<UploadRecord> {
     const [row] = await this.db.query<Row>(
-      `update uploads set status = 'ready', summary = $3, completed_at = now()
+      `with dropped as (delete from upload_session_stats where upload_id = $1)
+       update uploads set status = 'ready', summary = $3, completed_at = now()
         where id = $1 and lab_id = $2 and expires_at > now() returning *`,
       [id, labId, JSON.stringify(summary)],
     );
     if (!row) throw new ApiError("not_found", `There is no upload ${id}.`);
     return toRecord(row);
+  }
+
+  /** The session statistics of an upload for a model's voxels, when they have been computed. */
+  async sessionStatistics(uploadId: string, model: string): Promise<SessionStatistics | null> {
+    const [row] = await this.db.query<StatsRow>(
+      "select * from upload_session_stats where upload_id = $1 and model = $2",
+      [uploadId, model],
+    );
+    if (!row) return null;
+    return {
+      mean: float64s(row.mean),
+      std: float64s(row.std),
+      trials: row.trials,
+      zeroVarianceVoxels: row.zero_variance_voxels,
+    };
+  }
+
+  /** Keeps the statistics; a concurrent first use computed the same numbers, so the first one stays. */
+  async keepSessionStatistics(uploadId: string, model: string, stats: SessionStatistics): Promise<void> {
+    await this.db.query(
+      `insert into upload_session_stats (upload_id, model, trials, voxels, zero_variance_voxels, mean, std)
+       values ($1, $2, $3, $4, $5, $6, $7) on conflict do nothing`,
+      [
+        uploadId,
+        model,
+        stats.trials,
+        stats.mean.length,
+        stats.zeroVarianceVoxels,
+        new Uint8Array(stats.mean.buffer, stats.mean.byteOffset, stats.mean.byteLength),
+        new Uint8Array(stats.std.buffer, stats.std.byteOffset, stats.std.byteLength),
+      ],
+    );
   }
 
   async delete(labId: string, id: string): Promise<UploadRecord> {

@@ -11,6 +11,7 @@ export function presentModel(model: ModelDescription, origin: string) {
       voxels: model.input.voxels,
       grid: model.input.grid,
       mask_url: model.input.grid ? `${origin}/v1/models/${encodeURIComponent(model.id)}/mask` : null,
+      training: model.input.training ?? null,
     },
     outputs: model.outputs,
     // Uploads hold whole sessions, so their own statistics z-score them; a few inline trials cannot.

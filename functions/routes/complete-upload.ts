@@ -5,6 +5,7 @@ import { JobResource, jobCreatedResponses } from "../jobs/job-schemas.ts";
 import { parsePrefer } from "../jobs/prefer.ts";
 import { respondWithJob } from "../jobs/respond-with-job.ts";
 import { limitBody } from "../middleware/body-limit.ts";
+import { acceptContentTypes } from "../middleware/content-type.ts";
 import { IdempotencyKeyHeaders } from "../middleware/idempotency.ts";
 import { presentUpload } from "../presenters/upload.ts";
 import { problemResponses } from "../schemas/problem.ts";
@@ -18,7 +19,10 @@ const route = createRoute({
   description:
     "Reading a large session takes seconds to a minute; with `Prefer: respond-async` it runs as a job " +
     "(`inspect_upload`) whose outputs are this summary, e.g. behind an API with a 30 s request limit.",
-  middleware: [limitBody(16 * 1024)] as const,
+  middleware: [
+    acceptContentTypes({ "application/json": "a CompleteUpload body, or none" }),
+    limitBody(16 * 1024),
+  ] as const,
   request: {
     headers: IdempotencyKeyHeaders,
     params: UploadIdParam,

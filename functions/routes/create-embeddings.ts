@@ -3,14 +3,17 @@ import type { Context } from "hono";
 import { ApiError } from "../../core/contracts/errors.ts";
 import { decodeNpyBody, encodeNpy, encodeTensor } from "../../core/contracts/tensor.ts";
 import { betasSourceOf, inlineSource } from "../../core/inference/betas-source.ts";
+import { embedBetas } from "../../core/inference/embed-betas.ts";
 import type { EmbeddingOutput, Tensor } from "../../core/inference/inference.ts";
-import { prepareBetas } from "../../core/inference/prepare-betas.ts";
+import { planBetas } from "../../core/inference/plan-betas.ts";
 import type { App, AppEnv } from "../env.ts";
 import { parsePrefer } from "../jobs/prefer.ts";
 import { respondWithJob } from "../jobs/respond-with-job.ts";
 import { limitBody } from "../middleware/body-limit.ts";
+import { acceptContentTypes } from "../middleware/content-type.ts";
 import { IdempotencyKeyHeaders } from "../middleware/idempotency.ts";
 import { EmbeddingRequest, EmbeddingResponse } from "../schemas/embeddings.ts";
+import { EmbeddingQuery, preprocessingFromQuery } from "../schemas/npy-query.ts";
 import { problemResponses } from "../schemas/problem.ts";
 
 const NPY = "application/x-npy";
@@ -21,21 +24,20 @@ const route = createRoute({
   tags: ["embeddings"],
   summary: "Map betas into the model's CLIP space (backbone and/or retrieval embeddings)",
   description:
-    "Send JSON, or an `application/x-npy` body of [trials, voxels] with `?model=`. Ask for `.npy` back with " +
-    "`Accept: application/x-npy` (one output) or `encoding`. With `Prefer: respond-async`, or more trials than a " +
-    "synchronous call takes, it runs as a job (202) whose outputs are .npy files.",
+    "Send JSON, or an `application/x-npy` body of [trials, voxels] with `?model=` (and `?scale=`, `?zscore=`, " +
+    "`?average=` for preprocessing). Ask for `.npy` back with `Accept: application/x-npy` (one output) or " +
+    "`encoding`. With `Prefer: respond-async`, or more trials than a synchronous call takes, it runs as a job " +
+    "(202) whose outputs are .npy files.",
   middleware: [
+    acceptContentTypes({
+      "application/json": "an EmbeddingRequest",
+      [NPY]: "an .npy of [trials, voxels] with ?model=",
+    }),
     limitBody(32 * 1024 ** 2, "Upload large sessions (POST /v1/uploads) and send their upload_id."),
   ] as const,
   request: {
     headers: IdempotencyKeyHeaders,
-    query: z.object({
-      model: z.string().optional().openapi({ description: "With an application/x-npy body" }),
-      outputs: z
-        .string()
-        .optional()
-        .openapi({ description: "With an application/x-npy body: backbone,retrieval" }),
-    }),
+    query: EmbeddingQuery,
     body: {
       content: {
         "application/json": { schema: EmbeddingRequest },
@@ -47,7 +49,7 @@ const route = createRoute({
   },
   responses: {
     200: {
-      description: "The embeddings, with the preprocessing applied and timings",
+      description: "The embeddings, with the preprocessing applied, warnings and timings",
       content: {
         "application/json": { schema: EmbeddingResponse },
         [NPY]: { schema: z.string().openapi({ format: "binary" }) },
@@ -57,48 +59,50 @@ const route = createRoute({
   },
 });
 
-type ParsedRequest = z.infer<typeof EmbeddingRequest> & { source: ReturnType<typeof betasSourceOf> };
+type ParsedRequest = Omit<z.infer<typeof EmbeddingRequest>, "betas"> & {
+  betas: z.infer<typeof EmbeddingRequest>["betas"];
+  source: ReturnType<typeof betasSourceOf>;
+  npy: boolean;
+};
 
 async function parseRequest(c: Context<AppEnv>): Promise<ParsedRequest> {
   const { limits } = c.var.services;
-  if ((c.req.header("content-type") ?? "").startsWith(NPY)) {
-    const model = c.req.query("model");
+  const query = (c.req as unknown as { valid(target: "query"): z.infer<typeof EmbeddingQuery> }).valid(
+    "query",
+  );
+  const npy = (c.req.header("content-type") ?? "").startsWith(NPY);
+  if (npy) {
+    const { model } = query;
     if (!model)
       throw new ApiError("invalid_request", "With an application/x-npy body, name the model: ?model=...");
-    const outputs = (c.req.query("outputs") ?? "retrieval").split(",") as EmbeddingOutput[];
+    const outputs = (query.outputs ?? "retrieval").split(",") as EmbeddingOutput[];
     const bad = outputs.filter((o) => o !== "backbone" && o !== "retrieval");
     if (bad.length)
       throw new ApiError("invalid_request", `Unknown outputs ${bad.join(", ")}; choose backbone, retrieval.`);
+    const preprocessing = preprocessingFromQuery(query);
     const tensor = await decodeNpyBody(new Uint8Array(await c.req.arrayBuffer()), {
       maxDecodedBytes: limits.syncBodyBytes * 4,
     });
     // Kept as base64 in the request, so a job (Prefer: respond-async) carries the same betas.
     const betas = encodeTensor(tensor.data, tensor.shape, "base64");
-    return { model, outputs, betas, source: inlineSource(tensor) };
+    return { model, outputs, betas, preprocessing, source: inlineSource(tensor), npy };
   }
+  const misplaced = Object.entries(query).filter(([, value]) => value !== undefined);
+  if (misplaced.length)
+    throw new ApiError(
+      "invalid_request",
+      `Query parameters (${misplaced.map(([name]) => name).join(", ")}) are for an application/x-npy body; ` +
+        "with JSON, put model, outputs and preprocessing in the body.",
+    );
   const body = (c.req as unknown as { valid(target: "json"): z.infer<typeof EmbeddingRequest> }).valid(
     "json",
   );
-  return { ...body, source: betasSourceOf(body.betas, limits.syncBodyBytes / 4) };
-}
-
-/** Async when asked (`Prefer: respond-async`) or when there are more trials than a synchronous call takes. */
-async function shouldRunAsync(c: Context<AppEnv>, request: ParsedRequest): Promise<boolean> {
-  if (parsePrefer(c.req.header("prefer")).respondAsync) return true;
-  const { source } = request;
-  const trials =
-    source.kind === "inline"
-      ? source.matrix.shape[0]
-      : (source.trials?.length ??
-        (await c.var.services.uploads.getReady(c.var.lab.id, source.uploadId)).summary.trials);
-  const large = trials > c.var.services.limits.syncMaxTrials;
-  if (large && (c.req.header("content-type") ?? "").startsWith(NPY)) {
+  if (!body.betas)
     throw new ApiError(
-      "sync_limit_exceeded",
-      `This body has ${trials} trials; a synchronous call takes at most ${c.var.services.limits.syncMaxTrials}. Upload it and send {"betas": {"upload_id": ...}}: larger requests run as jobs.`,
+      "invalid_request",
+      'Send a JSON body {"model", "betas", ...} or an application/x-npy body with ?model=.',
     );
-  }
-  return large;
+  return { ...body, source: betasSourceOf(body.betas, limits.syncBodyBytes / 4), npy };
 }
 
 function chooseEncoding(c: Context<AppEnv>, requested: "json" | "base64" | "npy" | undefined) {
@@ -111,8 +115,18 @@ export function registerCreateEmbeddings(app: App): void {
     const started = performance.now();
     const request = await parseRequest(c);
     const { inference, uploads, blobs, limits } = c.var.services;
-    if (await shouldRunAsync(c, request)) {
-      const { source: _source, encoding: _encoding, webhook, ...rest } = request;
+    const deps = { inference, uploads, blobs, decodedMaxBytes: limits.decodedMaxBytes };
+    // Every check that needs no betas read happens here, so nothing wrong is queued.
+    const plan = await planBetas(deps, c.var.lab.id, request.model, request.source, request.preprocessing);
+    const large = plan.rows > limits.syncMaxTrials;
+    if (large && request.npy) {
+      throw new ApiError(
+        "sync_limit_exceeded",
+        `This body has ${plan.rows} trials; a synchronous call takes at most ${limits.syncMaxTrials}. Upload it and send {"betas": {"upload_id": ...}}: larger requests run as jobs.`,
+      );
+    }
+    if (large || parsePrefer(c.req.header("prefer")).respondAsync) {
+      const { source: _source, encoding: _encoding, npy: _npy, webhook, ...rest } = request;
       return respondWithJob(c, { kind: "embeddings", inputs: { ...rest, lab_id: c.var.lab.id }, webhook });
     }
     const encoding = chooseEncoding(c, request.encoding);
@@ -122,33 +136,32 @@ export function registerCreateEmbeddings(app: App): void {
         "An .npy response carries one array: ask for one output, or use json/base64.",
       );
     }
-    const prepared = await prepareBetas(
-      { inference, uploads, blobs, decodedMaxBytes: limits.decodedMaxBytes },
-      c.var.lab.id,
-      request.model,
-      request.source,
-      request.preprocessing,
-      { maxTrials: limits.syncMaxTrials },
-    );
-    const result = await inference.embed(request.model, prepared.matrix, request.outputs, c.req.raw.signal);
-    const timing = { ...result.timing, total_ms: performance.now() - started };
+    const {
+      outputs,
+      prepared,
+      timing: modelTiming,
+    } = await embedBetas(deps, plan, request.outputs, {
+      maxTrials: limits.syncMaxTrials,
+      signal: c.req.raw.signal,
+    });
+    const timing = { ...modelTiming, total_ms: performance.now() - started };
     c.header("x-batch-size", String(timing.batch_size));
     if (encoding === "npy") {
-      const tensor = result.outputs[request.outputs[0]!]!;
+      const tensor = outputs[request.outputs[0]!]!;
       return c.body(encodeNpy(tensor.data, tensor.shape), 200, { "content-type": NPY });
     }
-    const outputs = Object.fromEntries(
-      (Object.entries(result.outputs) as [string, Tensor][]).map(([name, t]) => [
-        name,
-        encodeTensor(t.data, t.shape, encoding),
-      ]),
-    );
     return c.json(
       {
         model: request.model,
         trials: prepared.matrix.shape[0],
-        outputs,
+        outputs: Object.fromEntries(
+          (Object.entries(outputs) as [string, Tensor][]).map(([name, t]) => [
+            name,
+            encodeTensor(t.data, t.shape, encoding),
+          ]),
+        ),
         preprocessing: { ...prepared.applied, input_trials: prepared.inputTrials },
+        warnings: prepared.warnings,
         timing,
       },
       200,

@@ -3,6 +3,7 @@ import { ApiError } from "../../core/contracts/errors.ts";
 import { UploadStore } from "../../core/uploads/upload-store.ts";
 import type { App } from "../env.ts";
 import { limitBody } from "../middleware/body-limit.ts";
+import { acceptContentTypes } from "../middleware/content-type.ts";
 import {
   IDEMPOTENCY_PROBLEM_STATUSES,
   IdempotencyKeyHeaders,
@@ -19,7 +20,10 @@ const route = createRoute({
   path: "/v1/uploads",
   tags: ["uploads"],
   summary: "Start an upload: returns a presigned URL to PUT the file to",
-  middleware: [limitBody(16 * 1024)] as const,
+  middleware: [
+    acceptContentTypes({ "application/json": 'a CreateUpload body {"filename", "size", "content_type"?}' }),
+    limitBody(16 * 1024),
+  ] as const,
   request: {
     headers: IdempotencyKeyHeaders,
     body: { content: { "application/json": { schema: CreateUploadBody } }, required: true },
@@ -29,7 +33,7 @@ const route = createRoute({
       description: "Upload created; PUT the file to upload.url, then POST /v1/uploads/{id}/complete",
       content: { "application/json": { schema: UploadResource.extend({ upload: PresignedUpload }) } },
     },
-    ...problemResponses(400, 401, 413, ...IDEMPOTENCY_PROBLEM_STATUSES),
+    ...problemResponses(400, 401, 413, 415, ...IDEMPOTENCY_PROBLEM_STATUSES),
   },
 });
 

@@ -6,7 +6,11 @@ import { batchJobHandlers } from "../../core/inference/batch-jobs.ts";
 import { type JobWorker, startJobWorker } from "../../core/jobs/job-worker.ts";
 import { parseNpy } from "../../gpu-worker/bundles/npy.ts";
 import { createHarness, type Harness, TINY_MODEL } from "../../test/helpers/harness.ts";
-import { FORMATS_DIR } from "../../test/helpers/shared-fixtures.ts";
+import {
+  FORMATS_DIR,
+  needsSharedFixtures,
+  sharedFixturesMissing,
+} from "../../test/helpers/shared-fixtures.ts";
 
 let h: Harness;
 let key: string;
@@ -114,34 +118,37 @@ describe("POST /v1/embeddings as a job", () => {
 });
 
 describe("POST /v1/uploads/{id}/complete as a job", () => {
-  it("inspects the file in a job whose outputs are the summary, leaving the upload ready", async () => {
-    const bytes = new Uint8Array(await readFile(path.join(FORMATS_DIR, "example4d.nii.gz")));
-    const created = await h.request("/v1/uploads", {
-      method: "POST",
-      key,
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ filename: "example4d.nii.gz", size: bytes.length }),
-    });
-    const { id, upload } = (await created.json()) as { id: string; upload: { url: string } };
-    await h.app.request(upload.url, { method: "PUT", body: bytes });
-    const res = await h.request(`/v1/uploads/${id}/complete`, {
-      method: "POST",
-      key,
-      headers: { "content-type": "application/json", prefer: "respond-async, wait=30" },
-      body: "{}",
-    });
-    expect(res.status).toBe(200);
-    const job = (await res.json()) as { kind: string; status: string; outputs: Record<string, unknown> };
-    expect(job).toMatchObject({ kind: "inspect_upload", status: "succeeded" });
-    expect(job.outputs).toMatchObject({
-      upload_id: id,
-      format: "nifti1",
-      trials: 2,
-      shape: [128, 96, 24, 2],
-    });
-    const ready = (await (await h.request(`/v1/uploads/${id}`, { key })).json()) as { status: string };
-    expect(ready.status).toBe("ready");
-  });
+  it.skipIf(sharedFixturesMissing)(
+    needsSharedFixtures("inspects the file in a job whose outputs are the summary, leaving the upload ready"),
+    async () => {
+      const bytes = new Uint8Array(await readFile(path.join(FORMATS_DIR, "example4d.nii.gz")));
+      const created = await h.request("/v1/uploads", {
+        method: "POST",
+        key,
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ filename: "example4d.nii.gz", size: bytes.length }),
+      });
+      const { id, upload } = (await created.json()) as { id: string; upload: { url: string } };
+      await h.app.request(upload.url, { method: "PUT", body: bytes });
+      const res = await h.request(`/v1/uploads/${id}/complete`, {
+        method: "POST",
+        key,
+        headers: { "content-type": "application/json", prefer: "respond-async, wait=30" },
+        body: "{}",
+      });
+      expect(res.status).toBe(200);
+      const job = (await res.json()) as { kind: string; status: string; outputs: Record<string, unknown> };
+      expect(job).toMatchObject({ kind: "inspect_upload", status: "succeeded" });
+      expect(job.outputs).toMatchObject({
+        upload_id: id,
+        format: "nifti1",
+        trials: 2,
+        shape: [128, 96, 24, 2],
+      });
+      const ready = (await (await h.request(`/v1/uploads/${id}`, { key })).json()) as { status: string };
+      expect(ready.status).toBe("ready");
+    },
+  );
 });
 
 describe("POST /v1/retrievals as a job", () => {
@@ -169,5 +176,88 @@ describe("POST /v1/retrievals as a job", () => {
     const file = await h.app.request(job.outputs.files.results!.url);
     const results = (await file.json()) as { results: { payload: { n: number } }[][] };
     expect(results.results.map((r) => r[0]!.payload.n)).toEqual([0, 1, 2]);
+  });
+});
+
+describe("several sessions, synchronous or as a job: one use case", () => {
+  async function uploadSession(data: Float32Array, trials: number): Promise<string> {
+    const bytes = encodeNpy(data, [trials, 40]);
+    const json = { "content-type": "application/json" };
+    const created = await h.request("/v1/uploads", {
+      method: "POST",
+      key,
+      headers: json,
+      body: JSON.stringify({ filename: "s.npy", size: bytes.byteLength }),
+    });
+    const { id, upload } = (await created.json()) as { id: string; upload: { url: string } };
+    await h.app.request(upload.url, { method: "PUT", body: bytes });
+    await h.request(`/v1/uploads/${id}/complete`, { method: "POST", key, headers: json, body: "{}" });
+    return id;
+  }
+
+  it("gives the job the synchronous answer for sessions with repeats averaged across them", async () => {
+    const first = await uploadSession(Float32Array.from(rows(60).flat()), 60);
+    const second = await uploadSession(
+      Float32Array.from(rows(61).slice(1).flat(), (x) => 3 * x + 5),
+      60,
+    );
+    const betas = {
+      sessions: [
+        { upload_id: first, trials: [2, 4] },
+        { upload_id: second, trials: [1, 3] },
+      ],
+    };
+    const preprocessing = {
+      average: [
+        [0, 2],
+        [1, 3],
+      ],
+    };
+    const sync = (await (await post({ model: TINY_MODEL, betas, preprocessing })).json()) as {
+      outputs: { retrieval: { values: number[][][] } };
+      preprocessing: object;
+    };
+    const res = await post({ model: TINY_MODEL, betas, preprocessing }, { prefer: "respond-async, wait=30" });
+    const job = (await res.json()) as Job & { outputs: { preprocessing: object } };
+    expect(job.status).toBe("succeeded");
+    expect(job.outputs.preprocessing).toEqual(sync.preprocessing);
+    const npy = parseNpy(
+      Buffer.from(await (await h.app.request(job.outputs.files.retrieval!.url)).arrayBuffer()),
+    );
+    expect(npy.shape).toEqual([2, 5, 16]);
+    expect(Array.from(npy.data)).toEqual(
+      Array.from(Float32Array.from(sync.outputs.retrieval.values.flat(2))),
+    );
+
+    const index = await h.services.vectors.create("sessions-images", { dim: 80, metric: "cosine" });
+    await index.upsert(
+      sync.outputs.retrieval.values.map((v, i) => ({
+        id: i,
+        vector: Float32Array.from(v.flat()),
+        payload: { n: i },
+      })),
+    );
+    await index.flush();
+    const retrieval = { index: "sessions-images", k: 2, model: TINY_MODEL, betas, preprocessing };
+    const syncHits = (await (
+      await h.request("/v1/retrievals", {
+        method: "POST",
+        key,
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(retrieval),
+      })
+    ).json()) as { results: unknown[][] };
+    const jobRes = await h.request("/v1/retrievals", {
+      method: "POST",
+      key,
+      headers: { "content-type": "application/json", prefer: "respond-async, wait=30" },
+      body: JSON.stringify(retrieval),
+    });
+    const retrievalJob = (await jobRes.json()) as Job;
+    const file = (await (await h.app.request(retrievalJob.outputs.files.results!.url)).json()) as {
+      results: unknown[][];
+    };
+    expect(file.results).toEqual(syncHits.results);
+    expect(syncHits.results.map((hits) => (hits[0] as { payload: { n: number } }).payload.n)).toEqual([0, 1]);
   });
 });

@@ -137,8 +137,8 @@ describe("POST /v1/embeddings: batching", () => {
 
 describe("POST /v1/embeddings: preprocessing", () => {
   it("applies and echoes z-scoring and repeat averaging", async () => {
-    const rows = Array.from({ length: 6 }, (_, i) =>
-      Array.from({ length: 40 }, (_, j) => (i + 1) * Math.cos(j)),
+    const rows = Array.from({ length: 60 }, (_, i) =>
+      Array.from({ length: 40 }, (_, j) => (i + 1) * Math.cos(j + i)),
     );
     const res = await post({
       model: TINY_MODEL,
@@ -155,15 +155,15 @@ describe("POST /v1/embeddings: preprocessing", () => {
     const body = (await res.json()) as Body & { trials: number; preprocessing: Record<string, unknown> };
     expect(body.trials).toBe(2);
     expect(body.preprocessing).toMatchObject({
-      zscore: { kind: "session" },
+      zscore: { kind: "session", trials: 60 },
       average: { groups: 2 },
-      input_trials: 6,
+      input_trials: 60,
     });
   });
 });
 
 describe("POST /v1/embeddings: from an upload", () => {
-  it("embeds chosen trials of an uploaded volume, masked server-side and z-scored over them", async () => {
+  it("embeds chosen trials of an uploaded volume, masked server-side and z-scored over the whole upload", async () => {
     const file = execFileSync("/usr/bin/python3", [
       "-c",
       `import nibabel as nib, numpy as np, tempfile, os
@@ -182,7 +182,7 @@ p = os.path.join(tempfile.mkdtemp(), "s.nii.gz"); nib.save(nib.Nifti1Image(d, np
     expect(res.status).toBe(200);
     const body = (await res.json()) as Body & { trials: number; preprocessing: Record<string, unknown> };
     expect(body.trials).toBe(3);
-    expect(body.preprocessing).toMatchObject({ zscore: { kind: "session", trials: 3 }, input_trials: 3 });
+    expect(body.preprocessing).toMatchObject({ zscore: { kind: "session", trials: 4 }, input_trials: 3 });
 
     const wrongDataset = await post({ model: TINY_MODEL, betas: { upload_id: id, dataset: "/other" } });
     expect(wrongDataset.status).toBe(400);

@@ -28,7 +28,18 @@ describe("GET /v1/models", () => {
       expect.objectContaining({
         id: TINY_MODEL,
         family: "mindeye1",
-        input: { voxels: 40, grid: [4, 5, 6], mask_url: `${TEST_ORIGIN}/v1/models/${TINY_MODEL}/mask` },
+        input: {
+          voxels: 40,
+          grid: [4, 5, 6],
+          mask_url: `${TEST_ORIGIN}/v1/models/${TINY_MODEL}/mask`,
+          training: {
+            zscore: "session",
+            session_trials: 750,
+            voxel_mean: 0,
+            voxel_std: 1,
+            units: "percent signal change, stored x300 as int16",
+          },
+        },
         outputs: { backbone: { shape: [5, 16] }, retrieval: { shape: [5, 16] } },
       }),
     ]);

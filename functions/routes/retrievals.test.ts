@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { encodeNpy } from "../../core/contracts/tensor.ts";
 import { createHarness, type Harness, TINY_MODEL } from "../../test/helpers/harness.ts";
 
 let h: Harness;
@@ -222,5 +223,44 @@ describe("POST /v1/retrievals/candidates", () => {
       candidates: { values: candidates },
     });
     expect(res.status).toBe(400);
+  });
+
+  it("takes the paper's 300-way candidates by upload (an .npy of [N, tokens, dim]), in both directions", async () => {
+    const rows = Array.from({ length: 300 }, (_, i) => betasOf(i));
+    const candidates = (
+      await Promise.all([0, 1, 2, 3, 4].map((c) => embed(rows.slice(c * 60, (c + 1) * 60))))
+    ).flat();
+    const uploadCandidates = async (order: (i: number) => number) => {
+      const data = Float32Array.from(candidates.flatMap((_, i) => candidates[order(i)]!));
+      const bytes = encodeNpy(data, [300, 5, 16]);
+      const created = await post("/v1/uploads", { filename: "candidates.npy", size: bytes.byteLength });
+      const { id, upload } = (await created.json()) as { id: string; upload: { url: string } };
+      await h.app.request(upload.url, { method: "PUT", body: bytes });
+      expect((await post(`/v1/uploads/${id}/complete`, {})).status).toBe(200);
+      return id;
+    };
+    type Scores = {
+      candidates: number;
+      image_retrieval: { top1: number };
+      brain_retrieval: { top1: number };
+    };
+    const score = async (id: string) => {
+      const res = await post("/v1/retrievals/candidates", {
+        model: TINY_MODEL,
+        betas: { values: rows },
+        candidates: { upload_id: id },
+      });
+      expect(res.status).toBe(200);
+      return (await res.json()) as Scores;
+    };
+    const right = await score(await uploadCandidates((i) => i));
+    expect(right).toMatchObject({
+      candidates: 300,
+      image_retrieval: { top1: 1 },
+      brain_retrieval: { top1: 1 },
+    });
+    // Control: each trial paired with another image.
+    const wrong = await score(await uploadCandidates((i) => (i + 7) % 300));
+    expect(wrong.image_retrieval.top1).toBeLessThan(0.05);
   });
 });

@@ -18,6 +18,19 @@ export const ModelResource = z
         .string()
         .nullable()
         .openapi({ description: "The voxel mask over the grid as .npy (uint8, 1 = in)" }),
+      training: z
+        .object({
+          zscore: z.enum(["session", "none"]),
+          session_trials: z.number().int().nullable(),
+          voxel_mean: z.number(),
+          voxel_std: z.number(),
+          units: z.string(),
+        })
+        .nullable()
+        .openapi({
+          description:
+            "What the model's training inputs looked like (requests far from it get warnings); null when the bundle does not say",
+        }),
     }),
     outputs: z.object({ backbone: OutputShape, retrieval: OutputShape }),
     preprocessing_defaults: z.object({

@@ -1,47 +1,41 @@
 import { z } from "@hono/zod-openapi";
-import { webhookSubscriptionInputSchema } from "../../core/contracts/jobs.ts";
-import { Betas, Preprocessing, Tensor } from "./embeddings.ts";
+import { closedObject } from "../../core/contracts/closed-object.ts";
+import { Betas, Preprocessing, Tensor, Warning, Webhook } from "./embeddings.ts";
 
 const PayloadValue = z.union([z.string(), z.number(), z.boolean(), z.null()]);
 
-export const RetrievalRequest = z
-  .object({
-    index: z.string().openapi({ example: "sim01-stimuli" }),
-    k: z.number().int().min(1).max(1000).default(10),
-    model: z.string().optional().openapi({ description: "Required with betas" }),
-    betas: Betas.optional(),
-    embedding: Tensor.optional().openapi({
-      description: "Query vectors instead of betas: [n, dim] or [dim]",
-    }),
-    preprocessing: Preprocessing.optional(),
-    filter: z
-      .record(z.string(), z.union([PayloadValue, z.object({ in: z.array(PayloadValue) })]))
-      .optional()
-      .openapi({ description: "Payload conditions, all of which must hold: equality, or {in: [...]}" }),
-    webhook: z
-      .object(webhookSubscriptionInputSchema.shape)
-      .optional()
-      .openapi({ description: "Announce the job's events (when it runs as a job)" }),
-    rerank: z
-      .object({
-        model: z
-          .string()
-          .openapi({ description: "The token-space model (MindEye1's 257x768) embedding the same betas" }),
-        index: z.string().openapi({ description: "Index of the candidates' flattened tokens" }),
-        key: z
-          .string()
-          .default("image_id")
-          .openapi({ description: "Payload field naming the same image in both indexes" }),
-        candidates: z.number().int().min(1).max(1000).default(16),
-      })
-      .optional()
-      .openapi({
-        description:
-          "MindEye's second stage: take `candidates` first-stage hits, re-order them by token similarity " +
-          "(betas only, synchronous requests only)",
-      }),
+export const RetrievalRequest = closedObject({
+  index: z.string().openapi({ example: "sim01-stimuli" }),
+  k: z.number().int().min(1).max(1000).default(10),
+  model: z.string().optional().openapi({ description: "Required with betas" }),
+  betas: Betas.optional(),
+  embedding: Tensor.optional().openapi({
+    description: "Query vectors instead of betas: [n, dim] or [dim]",
+  }),
+  preprocessing: Preprocessing.optional(),
+  filter: z
+    .record(z.string(), z.union([PayloadValue, closedObject({ in: z.array(PayloadValue) })]))
+    .optional()
+    .openapi({ description: "Payload conditions, all of which must hold: equality, or {in: [...]}" }),
+  webhook: Webhook.optional(),
+  rerank: closedObject({
+    model: z
+      .string()
+      .openapi({ description: "The token-space model (MindEye1's 257x768) embedding the same betas" }),
+    index: z.string().openapi({ description: "Index of the candidates' flattened tokens" }),
+    key: z
+      .string()
+      .default("image_id")
+      .openapi({ description: "Payload field naming the same image in both indexes" }),
+    candidates: z.number().int().min(1).max(1000).default(16),
   })
-  .openapi("RetrievalRequest");
+    .optional()
+    .openapi({
+      description:
+        "MindEye's second stage: take `candidates` first-stage hits, re-order them by token similarity " +
+        "(betas only)",
+    }),
+}).openapi("RetrievalRequest");
 
 export const SearchHit = z.object({
   id: z.union([z.string(), z.number()]),
@@ -61,20 +55,31 @@ export const RetrievalResponse = z
     model: z.string().nullable(),
     results: z.array(z.array(SearchHit)).openapi({ description: "Per query (trial), the k best hits" }),
     preprocessing: z.record(z.string(), z.unknown()).nullable(),
+    warnings: z.array(Warning),
   })
   .openapi("RetrievalResponse");
 
-export const CandidateRetrievalRequest = z
-  .object({
-    model: z.string(),
-    betas: Betas,
-    preprocessing: Preprocessing.optional(),
-    candidates: Tensor.openapi({
+export const CandidateUpload = closedObject({
+  upload_id: z.string().openapi({
+    description: "A completed upload of an .npy [N, tokens, dim] (or [N, tokens*dim]) float array",
+  }),
+}).openapi("CandidateUpload");
+
+export const CandidateRetrievalRequest = closedObject({
+  model: z.string(),
+  betas: Betas,
+  preprocessing: Preprocessing.optional(),
+  candidates: z
+    .union([Tensor, CandidateUpload], {
+      error: () =>
+        'candidates is a tensor ({"values"} or {"base64", "dtype", "shape"}) or an upload ({"upload_id"}) of [N, tokens, dim]',
+    })
+    .openapi({
       description:
-        "N candidate image embeddings in the model's retrieval space, [N, tokens, dim] or [N, tokens*dim]; row i is trial i's image",
+        "N candidate image embeddings in the model's retrieval space, [N, tokens, dim] or [N, tokens*dim]; row i is " +
+        "(averaged) trial i's image. Inline, or by upload for the paper's 300 x 257 x 768",
     }),
-  })
-  .openapi("CandidateRetrievalRequest");
+}).openapi("CandidateRetrievalRequest");
 
 const Direction = z.object({ top1: z.number(), ranks: z.array(z.number().int()) });
 
@@ -90,5 +95,6 @@ export const CandidateRetrievalResponse = z
       description: "Image -> brain: rank of each image's trial among the N",
     }),
     preprocessing: z.record(z.string(), z.unknown()),
+    warnings: z.array(Warning),
   })
   .openapi("CandidateRetrievalResponse");

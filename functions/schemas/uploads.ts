@@ -1,12 +1,11 @@
 import { z } from "@hono/zod-openapi";
+import { closedObject } from "../../core/contracts/closed-object.ts";
 
-export const CreateUploadBody = z
-  .object({
-    filename: z.string().min(1).max(255).openapi({ example: "betas_session01.nii.gz" }),
-    size: z.number().int().positive().openapi({ description: "Exact size of the file in bytes" }),
-    content_type: z.string().max(255).optional().openapi({ example: "application/gzip" }),
-  })
-  .openapi("CreateUpload");
+export const CreateUploadBody = closedObject({
+  filename: z.string().min(1).max(255).openapi({ example: "betas_session01.nii.gz" }),
+  size: z.number().int().positive().openapi({ description: "Exact size of the file in bytes" }),
+  content_type: z.string().max(255).optional().openapi({ example: "application/gzip" }),
+}).openapi("CreateUpload");
 
 export const PresignedUpload = z.object({
   url: z.string(),
@@ -15,25 +14,20 @@ export const PresignedUpload = z.object({
   expires_at: z.string(),
 });
 
-export const CompleteUploadBody = z
-  .object({
-    dataset: z
-      .string()
-      .optional()
-      .openapi({ description: "HDF5 dataset path or NPZ member (default: betas, or the only array)" }),
-    layout: z
-      .enum(["txyz", "xyzt", "tzyx", "trials_by_voxels", "voxels_by_trials", "nsd_tzyx", "matlab_reversed"])
-      .optional()
-      .openapi({ description: "Axis order when the file's own header cannot say (HDF5, NPY)" }),
-    raw_shape: z.array(z.number().int().positive()).min(1).max(4).optional().openapi({
-      description: "For headerless little-endian float32 files: the shape, e.g. [trials, voxels]",
-    }),
-    model: z
-      .string()
-      .optional()
-      .openapi({ description: "Also report how many voxels this model would take" }),
-  })
-  .openapi("CompleteUpload");
+export const CompleteUploadBody = closedObject({
+  dataset: z
+    .string()
+    .optional()
+    .openapi({ description: "HDF5 dataset path or NPZ member (default: betas, or the only array)" }),
+  layout: z
+    .enum(["txyz", "xyzt", "tzyx", "trials_by_voxels", "voxels_by_trials", "nsd_tzyx", "matlab_reversed"])
+    .optional()
+    .openapi({ description: "Axis order when the file's own header cannot say (HDF5, NPY)" }),
+  raw_shape: z.array(z.number().int().positive()).min(1).max(4).optional().openapi({
+    description: "For headerless little-endian float32 files: the shape, e.g. [trials, voxels]",
+  }),
+  model: z.string().optional().openapi({ description: "Also report how many voxels this model would take" }),
+}).openapi("CompleteUpload");
 
 export const UploadStats = z.object({
   sum: z.number(),

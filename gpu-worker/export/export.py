@@ -17,7 +17,14 @@ import torch
 
 from configs import mindeye1_config
 from graphs import GRAPHS, random_inputs
-from manifest import bundle_id, embedding_spaces, sampler_settings, tensor_spec, write_manifest
+from manifest import (
+    bundle_id,
+    embedding_spaces,
+    sampler_settings,
+    tensor_spec,
+    training_input,
+    write_manifest,
+)
 from onnx_io import OPSET, export_onnx
 from parity import check_parity, tolerance
 from random_init import perturb_norms
@@ -175,7 +182,13 @@ def main(argv):
             "family": args.family,
             "subject": f"subj{args.subject:02d}",
             "version": args.version,
-            "input": {"voxels": cfg.voxels, "dtype": "float32", "grid": grid, "mask": mask},
+            "input": {
+                "voxels": cfg.voxels,
+                "dtype": "float32",
+                "grid": grid,
+                "mask": mask,
+                "training": training_input(),
+            },
             "embeddings": embedding_spaces(cfg),
             "graphs": graphs,
             "sampler": sampler_settings(cfg),

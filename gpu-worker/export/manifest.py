@@ -27,6 +27,17 @@ def embedding_spaces(cfg: MindEye1Config) -> Dict:
     }
 
 
+def training_input() -> Dict:
+    """input.training: MindEye1 trained on NSD betas z-scored per voxel over each 750-trial session."""
+    return {
+        "zscore": "session",
+        "session_trials": 750,
+        "voxel_mean": 0.0,
+        "voxel_std": 1.0,
+        "units": "percent signal change, stored x300 as int16",
+    }
+
+
 def sampler_settings(cfg: MindEye1Config) -> Dict:
     return {
         "prior": {

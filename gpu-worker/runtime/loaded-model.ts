@@ -110,7 +110,11 @@ function describe(bundle: LoadedBundle): ModelDescription {
     family: manifest.family,
     subject: manifest.subject,
     version: manifest.version,
-    input: { voxels: manifest.input.voxels, grid: manifest.input.grid },
+    input: {
+      voxels: manifest.input.voxels,
+      grid: manifest.input.grid,
+      ...(manifest.input.training ? { training: manifest.input.training } : {}),
+    },
     outputs: { backbone: space("backbone"), retrieval: space("retrieval") },
     hashes: manifest.files,
   };

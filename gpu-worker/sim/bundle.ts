@@ -9,7 +9,16 @@ import { join } from "node:path";
 import type { BundleManifest } from "../../core/contracts/bundle-manifest.ts";
 import { clipImageGraph, voxel2clipGraph } from "./onnx-graphs.ts";
 import type { RidgeFit } from "./ridge.ts";
-import { GRID, IMAGE_SIZE, MODEL_ID, PATCH_VALUES, SEED, TOKEN_DIM, TOKENS } from "./sim01-spec.ts";
+import {
+  GRID,
+  IMAGE_SIZE,
+  MODEL_ID,
+  PATCH_VALUES,
+  SEED,
+  TOKEN_DIM,
+  TOKENS,
+  TRIALS_PER_SESSION,
+} from "./sim01-spec.ts";
 import type { World } from "./world.ts";
 
 /** The embedding space sim01's vectors live in: the stand-in CLIP's tokens. */
@@ -42,7 +51,20 @@ export function manifestFor(fit: RidgeFit, voxels: number, files: Record<string,
     family: "mindeye1",
     subject: MODEL_ID,
     version: "1",
-    input: { voxels, dtype: "float32", grid: GRID, mask: { file: "mask.npy", format: "npy", order: "C" } },
+    input: {
+      voxels,
+      dtype: "float32",
+      grid: GRID,
+      mask: { file: "mask.npy", format: "npy", order: "C" },
+      // The fit's inputs: sessions divided by 300 and z-scored per voxel over all their trials.
+      training: {
+        zscore: "session",
+        session_trials: TRIALS_PER_SESSION,
+        voxel_mean: 0,
+        voxel_std: 1,
+        units: "percent signal change, stored x300 as int16",
+      },
+    },
     embeddings: {
       backbone: tokens("none", BACKBONE_SPACE),
       retrieval: tokens("flatten_l2"),
