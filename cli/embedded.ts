@@ -3,16 +3,14 @@ import path from "node:path";
 import type { Logger } from "pino";
 import type { ApiKeyStore } from "../core/auth/api-keys.ts";
 import type { Config } from "../core/config.ts";
-import { batchJobHandlers } from "../core/inference/batch-jobs.ts";
 import { DeferredInference } from "../core/inference/deferred-inference.ts";
-import { startJobWorker } from "../core/jobs/job-worker.ts";
-import { startWebhookDispatcher } from "../core/jobs/webhook-dispatcher.ts";
-import { startExpiredUploadSweeper } from "../core/uploads/expired-upload-sweeper.ts";
-import { buildServices, webhookUrlPolicy } from "../functions/build-services.ts";
+import { startJobRuntime } from "../core/jobs/job-runtime.ts";
+import { buildServices } from "../functions/build-services.ts";
 import type { AppServices } from "../functions/services.ts";
 import type { ModelServer } from "../gpu-worker/runtime/model-server.ts";
 import { WorkerMetrics } from "../gpu-worker/server/worker-metrics.ts";
 import { ensureSim01 } from "../gpu-worker/sim/ensure-sim01.ts";
+import { localDocsScript } from "./docs-script.ts";
 import { createLogger } from "./logger.ts";
 import { configuredBundleDirs, openModelServer } from "./models.ts";
 
@@ -24,7 +22,7 @@ export interface Embedded {
 
 /**
  * Everything `mindeye serve` runs in one process, on the configured or embedded backends: the models, the
- * API, a job worker for batch embeddings and retrievals, and the webhook dispatcher.
+ * API, and the job runtime (job worker, webhook dispatcher, upload sweeper) that `mindeye worker` also runs.
  */
 export async function startEmbedded(config: Config): Promise<Embedded> {
   const log = createLogger(config.LOG_LEVEL);
@@ -34,7 +32,9 @@ export async function startEmbedded(config: Config): Promise<Embedded> {
   const loaded = new Promise<ModelServer>((resolve, reject) => {
     settle = { resolve, reject };
   });
-  const built = await buildServices(config, log, new DeferredInference(loaded));
+  const built = await buildServices(config, log, new DeferredInference(loaded), {
+    docsScript: localDocsScript,
+  });
   let models: ModelServer | undefined;
   void loaded.then(
     (m) => {
@@ -54,25 +54,14 @@ export async function startEmbedded(config: Config): Promise<Embedded> {
     },
   );
   if (config.embedded) await ensureLocalKey(config.dataDir, built.services.apiKeys);
-  const { db, inference, uploads, blobs, vectors, limits } = built.services;
-  const handlers = batchJobHandlers({
-    inference,
-    uploads,
-    blobs,
-    vectors,
-    decodedMaxBytes: limits.decodedMaxBytes,
-  });
-  const worker = await startJobWorker({ db, handlers, log });
-  const dispatcher = await startWebhookDispatcher({ db, policy: webhookUrlPolicy(config), log });
-  const sweeper = startExpiredUploadSweeper(uploads, blobs, log);
+  const { db, uploads, blobs, vectors } = built.services;
+  const runtime = await startJobRuntime({ config, db, uploads, blobs, vectors, models: loaded, log });
   return {
     ...built,
     async close() {
       // These write to the database, so they stop before it closes.
-      sweeper.stop();
-      await worker.stop();
-      await dispatcher.stop();
       stopLoading.abort();
+      await runtime.stop();
       await loading;
       await loaded.then((models) => models.close()).catch(() => {});
       await built.close();

@@ -3,6 +3,7 @@ import { ConfigError, loadConfig } from "../core/config.ts";
 import { ApiError } from "../core/contracts/errors.ts";
 import { DataDirInUseError } from "../core/data-dir.ts";
 import { S3BlobStore } from "../core/storage/s3-blob-store.ts";
+import { apiCommand } from "./commands/api.ts";
 import { demoCommand } from "./commands/demo.ts";
 import { ingestCommand } from "./commands/ingest.ts";
 import { keysCommand } from "./commands/keys.ts";
@@ -18,6 +19,7 @@ const program = new Command("mindeye")
 program.addCommand(serveCommand());
 program.addCommand(keysCommand());
 program.addCommand(workerCommand());
+program.addCommand(apiCommand());
 program.addCommand(
   ingestCommand({
     openBlobStore: async (url) => {

@@ -3,6 +3,7 @@ import { ApiError } from "../core/contracts/errors.ts";
 import type { App, AppEnv } from "./env.ts";
 import { accessLog } from "./middleware/access-log.ts";
 import { requireApiKey } from "./middleware/auth.ts";
+import { rateLimit } from "./middleware/rate-limit.ts";
 import { requestId } from "./middleware/request-id.ts";
 import { problemResponse, validationError } from "./problem.ts";
 import { BLOB_ROUTE_PREFIX, registerBlobs } from "./routes/blobs.ts";
@@ -48,8 +49,15 @@ export function createApp(services: AppServices): App {
   app.use("*", requestId());
   app.use("*", accessLog());
   const auth = requireApiKey();
+  const limit = rateLimit();
   // Presigned blob URLs carry their own authorization (the signature), so they take no API key.
-  app.use("/v1/*", (c, next) => (c.req.path.startsWith(BLOB_ROUTE_PREFIX) ? next() : auth(c, next)));
+  app.use("/v1/*", (c, next) =>
+    c.req.path.startsWith(BLOB_ROUTE_PREFIX)
+      ? next()
+      : auth(c, async () => {
+          await limit(c, next);
+        }),
+  );
 
   app.onError((error, c) => problemResponse(c, error));
   app.notFound((c) =>

@@ -27,6 +27,8 @@ export interface JobWorkerOptions {
   handlers: Record<string, JobHandler>;
   /** Jobs run at once by this worker. */
   concurrency?: number;
+  /** Jobs of one lab running at once over every worker; unset: no cap. */
+  maxRunningPerLab?: number;
   /** How long a claim lasts without a heartbeat; a worker that dies is replaced after this. */
   leaseMs?: number;
   /** Polling interval, the fallback when no NOTIFY arrives (and how often dead workers' jobs are swept). */
@@ -133,7 +135,7 @@ export async function startJobWorker(options: JobWorkerOptions): Promise<JobWork
         lastPrune = Date.now();
         await idempotency.prune();
       }
-      return leases.claim(id, kinds, free, leaseMs);
+      return leases.claim(id, kinds, free, leaseMs, options.maxRunningPerLab ?? null);
     },
     handle: run,
   });

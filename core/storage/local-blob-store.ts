@@ -17,7 +17,13 @@ import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { ApiError } from "../contracts/errors.ts";
 import { assertValidKey, assertValidPrefix } from "./blob-keys.ts";
-import type { BlobHead, BlobStore, PresignedRequest } from "./blob-store.ts";
+import {
+  type BlobBody,
+  type BlobHead,
+  type BlobStore,
+  nodeBody,
+  type PresignedRequest,
+} from "./blob-store.ts";
 import { assertValidRange, type ByteRange, rangeNotSatisfiable } from "./byte-range.ts";
 import { withDeclaredSize } from "./declared-size.ts";
 import { signLocalUrl } from "./local-presigned-url.ts";
@@ -84,10 +90,11 @@ export class LocalBlobStore implements BlobStore {
 
   async put(
     key: string,
-    body: Readable | Uint8Array | string,
+    received: BlobBody,
     options: { contentType?: string; size?: number } = {},
   ): Promise<BlobHead> {
     assertValidKey(key);
+    const body = nodeBody(received);
     await mkdir(this.#tmp, { recursive: true });
     const tmpName = randomBytes(12).toString("hex");
     const dataTmp = path.join(this.#tmp, `${tmpName}.data`);

@@ -1,5 +1,3 @@
-import { Readable } from "node:stream";
-import type { ReadableStream as NodeWebStream } from "node:stream/web";
 import { ApiError } from "../../core/contracts/errors.ts";
 import type { App } from "../env.ts";
 import type { AppServices } from "../services.ts";
@@ -22,7 +20,7 @@ export function registerBlobs(app: App): void {
     const body = c.req.raw.body;
     if (!body) throw new ApiError("invalid_request", "Send the file's bytes as the PUT body.");
     const counted = body.pipeThrough(byteLimit(grant.maxBytes));
-    const head = await c.var.services.blobs.put(grant.key, Readable.fromWeb(counted as NodeWebStream), {
+    const head = await c.var.services.blobs.put(grant.key, counted, {
       contentType: grant.contentType ?? c.req.header("content-type"),
     });
     return c.body(null, 200, head.etag ? { etag: head.etag } : {});
@@ -33,7 +31,7 @@ export function registerBlobs(app: App): void {
     const head = await c.var.services.blobs.head(grant.key);
     if (!head) throw new ApiError("not_found", "The object behind this URL no longer exists.");
     const stream = await c.var.services.blobs.get(grant.key);
-    return c.body(Readable.toWeb(stream) as ReadableStream, 200, {
+    return c.body(ReadableStream.from<Uint8Array>(stream), 200, {
       "content-type": head.contentType ?? "application/octet-stream",
       "content-length": String(head.size),
       ...(grant.contentDisposition ? { "content-disposition": grant.contentDisposition } : {}),

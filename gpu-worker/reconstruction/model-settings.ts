@@ -1,0 +1,48 @@
+/**
+ * What a bundle's manifest says about sampling (`sampler.prior`, `sampler.decoder`), read in one place so
+ * the pipeline does not depend on the manifest's layout. What the manifest does not carry is Versatile
+ * Diffusion's scheduler config (reference §3.1), fixed here.
+ */
+import type { BundleManifest } from "../../core/contracts/bundle-manifest.ts";
+import { ApiError } from "../../core/contracts/errors.ts";
+
+export interface ModelSettings {
+  modelId: string;
+  voxels: number;
+  prior: { trainTimesteps: number; steps: number; imageEmbedScale: number; samples: number; seed: number };
+  decoder: { steps: number; guidanceScale: number; img2imgStrength: number; vaeScaleFactor: number };
+}
+
+/** VD's DDIM config as UniPC 0.13 reads it: 1000 steps, scaled_linear 0.00085 … 0.012, ε prediction. */
+export const DECODER_SCHEDULE = { trainTimesteps: 1000, betaStart: 0.00085, betaEnd: 0.012 } as const;
+
+export function modelSettings(manifest: BundleManifest): ModelSettings {
+  const { prior, decoder } = manifest.sampler;
+  const refuse = (what: string) =>
+    new ApiError("invalid_bundle", `bundle ${manifest.id}: ${what}; reconstruction runs MindEye1's samplers`);
+  if (!prior || !decoder) throw refuse("the manifest has no sampler.prior or sampler.decoder settings");
+  if (prior.kind !== "ddpm" || prior.beta_schedule !== "cosine" || prior.prediction !== "x_start") {
+    throw refuse(
+      `prior sampler ${prior.kind}/${prior.beta_schedule}/${prior.prediction} is not ddpm/cosine/x_start`,
+    );
+  }
+  if (prior.cond_scale !== 1) throw refuse(`prior cond_scale ${prior.cond_scale} is not 1`);
+  if (decoder.kind !== "unipc") throw refuse(`decoder sampler ${decoder.kind} is not unipc`);
+  return {
+    modelId: manifest.id,
+    voxels: manifest.input.voxels,
+    prior: {
+      trainTimesteps: prior.train_timesteps,
+      steps: prior.steps,
+      imageEmbedScale: prior.image_embed_scale,
+      samples: prior.samples,
+      seed: prior.seed,
+    },
+    decoder: {
+      steps: decoder.steps,
+      guidanceScale: decoder.guidance_scale,
+      img2imgStrength: decoder.img2img_strength,
+      vaeScaleFactor: decoder.vae_scale_factor,
+    },
+  };
+}
