@@ -59,8 +59,8 @@ export async function startEmbedded(config: Config): Promise<Embedded> {
   return {
     ...built,
     async close() {
-      // These write to the database, so they stop before it closes.
       stopLoading.abort();
+      // The job runtime writes to the database, so it stops before the database closes.
       await runtime.stop();
       await loading;
       await loaded.then((models) => models.close()).catch(() => {});
