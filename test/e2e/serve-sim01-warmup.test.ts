@@ -73,7 +73,7 @@ describe("mindeye serve while sim01 is generated", () => {
     const generating = (lines: Record<string, unknown>[]) =>
       lines.some((l) => String(l.msg).startsWith("sim01: generating"));
     const first = start();
-    expect(await until(async () => generating(first.lines) && (await get("/healthz")) === 200, 60_000)).toBe(
+    expect(await until(async () => generating(first.lines) && (await get("/healthz")) === 200, 150_000)).toBe(
       true,
     );
     // Into the world build and the ridge fit, which used to block the event loop for about a minute.
@@ -98,7 +98,7 @@ describe("mindeye serve while sim01 is generated", () => {
     const second = start();
     try {
       expect(
-        await until(async () => generating(second.lines) && (await get("/healthz")) === 200, 60_000),
+        await until(async () => generating(second.lines) && (await get("/healthz")) === 200, 150_000),
       ).toBe(true);
       expect(second.lines.some((l) => String(l.msg).startsWith("sim01: reusing"))).toBe(false);
       await healthyWhileGenerating(4);
@@ -106,5 +106,5 @@ describe("mindeye serve while sim01 is generated", () => {
       second.child.kill("SIGTERM");
       expect(await second.exited).toBe(0);
     }
-  }, 180_000);
+  }, 420_000);
 });
