@@ -16,7 +16,8 @@ export function accessLog(): MiddlewareHandler<AppEnv> {
     const seconds = (performance.now() - started) / 1000;
     const route = routeLabel(c);
     metrics.observeRequest(c.req.method, route, c.res.status, seconds);
-    const level = c.res.status >= 500 ? "error" : "info";
+    // 503 means "retry later" (models warming up, at capacity): expected, so not an error line.
+    const level = c.res.status >= 500 && c.res.status !== 503 ? "error" : "info";
     c.get("log")[level](
       { method: c.req.method, route, status: c.res.status, ms: Math.round(seconds * 1e4) / 10 },
       "request",

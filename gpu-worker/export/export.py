@@ -150,12 +150,13 @@ def copy_mask(path, out_dir, voxels):
         import nibabel  # only needed for NIfTI masks
 
         mask, target = np.asarray(nibabel.load(path).dataobj), "mask.nii.gz" if path.endswith(".gz") else "mask.nii"
-    count = int((mask != 0).sum())
+    # voxels are mask > 0, as the runtime reads them: NSD's nsdgeneral holds -1 outside the brain
+    count = int((mask > 0).sum())
     if count != voxels:
         raise SystemExit(f"mask {path} selects {count} voxels, the model takes {voxels}")
     shutil.copyfile(path, os.path.join(out_dir, target))
     fmt = "npy" if target == "mask.npy" else "nifti"
-    # voxel i of the input is the i-th nonzero mask entry in C order over the grid (numpy's mask[mask > 0])
+    # voxel i of the input is the i-th mask entry > 0 in C order over the grid (numpy's data[..., mask > 0])
     return list(mask.shape[:3]), {"file": target, "format": fmt, "order": "C"}
 
 
