@@ -44,17 +44,23 @@ export async function startEmbedded(config: Config): Promise<Embedded> {
   );
   // The batchers' counters and queue depths, as the standalone worker reports them, on this /metrics.
   built.services.metrics.include(new WorkerMetrics(() => models?.batchStats()).registry);
-  const loading = loadModels(config, built.services, log).then(settle.resolve, (error: Error) => {
-    log.error({ err: error }, "models failed to load");
-    settle.reject(error);
-  });
+  // Closing stops a sim01 generation under way (its worker thread is terminated).
+  const stopLoading = new AbortController();
+  const loading = loadModels(config, built.services, log, stopLoading.signal).then(
+    settle.resolve,
+    (error: Error) => {
+      if (!stopLoading.signal.aborted) log.error({ err: error }, "models failed to load");
+      settle.reject(error);
+    },
+  );
   if (config.embedded) await ensureLocalKey(config.dataDir, built.services.apiKeys);
   const { db, uploads, blobs, vectors } = built.services;
   const runtime = await startJobRuntime({ config, db, uploads, blobs, vectors, models: loaded, log });
   return {
     ...built,
     async close() {
-      // These write to the database, so they stop before it closes.
+      stopLoading.abort();
+      // The job runtime writes to the database, so it stops before the database closes.
       await runtime.stop();
       await loading;
       await loaded.then((models) => models.close()).catch(() => {});
@@ -63,12 +69,18 @@ export async function startEmbedded(config: Config): Promise<Embedded> {
   };
 }
 
-async function loadModels(config: Config, services: AppServices, log: Logger): Promise<ModelServer> {
+async function loadModels(
+  config: Config,
+  services: AppServices,
+  log: Logger,
+  signal: AbortSignal,
+): Promise<ModelServer> {
   // Without configured bundles the service runs the simulated subject, generated on first start.
   if (!config.MODEL_BUNDLES) {
     const sim = await ensureSim01(config.dataDir, {
       vectorStore: services.vectors,
       log: { info: (message) => log.info(message) },
+      signal,
     });
     log.info({ model: sim.modelId, index: sim.index, generated: sim.generated }, "simulated subject ready");
   }
@@ -85,5 +97,7 @@ async function ensureLocalKey(dataDir: string, apiKeys: ApiKeyStore): Promise<vo
   if (exists) return;
   const { key } = await apiKeys.create("local", "created by the first `mindeye serve`");
   await writeFile(file, `${key}\n`, { mode: 0o600, flag: "wx" });
-  process.stdout.write(`\nYour local API key (saved to ${file}):\n  ${key}\n\n`);
+  // Only to a terminal: stdout carries the JSON log stream, which collectors keep and forward.
+  if (process.stderr.isTTY) process.stderr.write(`\nYour local API key (saved to ${file}):\n  ${key}\n\n`);
+  else process.stderr.write(`A local API key was created and saved to ${file} (mode 600).\n`);
 }

@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { AuditLog } from "../core/audit/audit-log.ts";
 import { ApiKeyStore } from "../core/auth/api-keys.ts";
 import { LabRateLimiter } from "../core/auth/lab-rate-limiter.ts";
 import { type Config, ConfigError } from "../core/config.ts";
@@ -49,8 +50,9 @@ export async function buildServices(
     uploads: new UploadStore(db),
     inference,
     vectors,
-    jobs: new JobStore(db, webhookUrlPolicy(config)),
+    jobs: new JobStore(db, webhookUrlPolicy(config), blobs),
     idempotency: new IdempotencyStore(db),
+    audit: new AuditLog(db),
     webhookSecrets: new WebhookSecretStore(db),
     webhookDeliveries: new WebhookDeliveries(db),
     limits: {

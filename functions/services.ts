@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import type { AuditLog } from "../core/audit/audit-log.ts";
 import type { ApiKeyStore } from "../core/auth/api-keys.ts";
 import type { LabRateLimiter } from "../core/auth/lab-rate-limiter.ts";
 import type { Database } from "../core/db/database.ts";
@@ -40,6 +41,8 @@ export interface AppServices {
   idempotency: IdempotencyStore;
   webhookSecrets: WebhookSecretStore;
   webhookDeliveries: WebhookDeliveries;
+  /** Records every read or change of a lab's data. */
+  audit: AuditLog;
   limits: Limits;
   log: Logger;
   metrics: HttpMetrics;

@@ -55,27 +55,18 @@ export interface Reconstruction {
   blurry?: ImageTensor;
 }
 
-/** MindEye1's seven graphs; a bundle without all of them cannot reconstruct. */
-export const RECONSTRUCTION_GRAPHS = [
-  "voxel2clip",
-  "prior",
-  "lowlevel",
-  "vae_decoder",
-  "vae_encoder",
-  "unet",
-  "clip_image",
-] as const;
-
-/** 422 before any job exists when the model's bundle lacks a graph the pipeline runs. */
+/** 422 before any job exists when the model's bundle cannot reconstruct (its `capabilities`). */
 export function assertCanReconstruct(model: ModelDescription): void {
-  const missing = RECONSTRUCTION_GRAPHS.filter((name) => !model.graphs.includes(name));
-  if (missing.length > 0) {
-    throw new ApiError(
-      "model_cannot_reconstruct",
-      `Model ${model.id} cannot reconstruct images: its bundle has no ${missing.join(", ")} graph. ` +
-        "Choose a model whose bundle was exported with the decoder graphs (GET /v1/models), or use " +
-        "/v1/embeddings and /v1/retrievals with this one.",
-      { fields: { model: model.id, missing_graphs: missing } },
-    );
-  }
+  const { reconstruction, missing_for_reconstruction: missing } = model.capabilities;
+  if (reconstruction) return;
+  const why =
+    missing.length > 0
+      ? `its bundle has no ${missing.join(", ")} graph`
+      : "its bundle's manifest has no prior and decoder sampler settings";
+  throw new ApiError(
+    "model_cannot_reconstruct",
+    `Model ${model.id} cannot reconstruct images: ${why}. Choose a model whose capabilities.reconstruction ` +
+      "is true (GET /v1/models), or use /v1/embeddings and /v1/retrievals with this one.",
+    { fields: { model: model.id, missing_graphs: missing } },
+  );
 }

@@ -93,7 +93,11 @@ export class JobLeases {
     return stateOf(row);
   }
 
-  /** Records progress (0..1) and renews the lease; announces it at most every PROGRESS_EVENT_INTERVAL_MS. */
+  /**
+   * Records progress (0..1) and renews the lease; announces it at most every PROGRESS_EVENT_INTERVAL_MS.
+   * Progress never goes back: an attempt after a re-claim that starts over reports less than its
+   * predecessor reached, and the job keeps the furthest point (and its message) until it passes it.
+   */
   async progress(
     lease: Lease,
     fraction: number,
@@ -105,9 +109,11 @@ export class JobLeases {
       const [row] = await tx.query<JobRow & { announce: boolean }>(
         `with old as (select j.id, j.progress, j.progress_message, j.progress_event_at from jobs j
                        where ${OWNED} for update),
-              j as (update jobs set progress = $4, progress_message = $5, lease_expires_at = now() + ${ms("$6")},
+              j as (update jobs set progress = greatest(old.progress, $4),
+                      progress_message = case when $4 >= old.progress then $5 else old.progress_message end,
+                      lease_expires_at = now() + ${ms("$6")},
                       progress_event_at = case
-                        when (old.progress <> $4 or old.progress_message is distinct from $5)
+                        when ($4 > old.progress or ($4 = old.progress and old.progress_message is distinct from $5))
                          and (old.progress_event_at is null or old.progress_event_at <= now() - ${ms("$7")})
                         then now() else old.progress_event_at end
                       from old where jobs.id = old.id

@@ -77,6 +77,7 @@ export async function startJobRuntime(
         const prepare = { inference: models, uploads, blobs, decodedMaxBytes: config.DECODED_MAX_BYTES };
         worker = startJobWorker({
           db,
+          blobs,
           handlers: {
             ...batchJobHandlers({ ...prepare, vectors }),
             ...reconstructionJobHandlers({ ...prepare, reconstructor: models }),
