@@ -2,7 +2,7 @@
  * POST /v1/reconstructions as a lab calls it: a stand-in bundle whose seven graphs have the real
  * signatures (gpu-worker/test-graphs), the real pipeline, job worker, blob store, webhook dispatcher.
  */
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import sharp from "sharp";
@@ -16,13 +16,7 @@ import { type Receiver, startReceiver } from "../../core/jobs/test-support/recei
 import { startWebhookDispatcher, type WebhookDispatcher } from "../../core/jobs/webhook-dispatcher.ts";
 import { ModelServer } from "../../gpu-worker/runtime/model-server.ts";
 import { standInWeights, TINY, writeStandInBundle } from "../../gpu-worker/test-graphs/stand-in-bundle.ts";
-import {
-  createHarness,
-  type Harness,
-  TEST_WEBHOOK_POLICY,
-  TINY_BUNDLE,
-  TINY_MODEL,
-} from "../../test/helpers/harness.ts";
+import { createHarness, type Harness, TEST_WEBHOOK_POLICY, TINY_BUNDLE } from "../../test/helpers/harness.ts";
 
 const MODEL = "standin";
 let h: Harness;
@@ -33,14 +27,31 @@ let worker: JobWorker;
 let dispatcher: WebhookDispatcher;
 let receiver: Receiver;
 let bundleDir: string;
+let embedOnlyDir: string;
+/** A bundle without the image decoder's graphs: it embeds, and cannot reconstruct. */
+const EMBED_ONLY = "standin-embed-only";
+
+async function writeEmbedOnlyBundle(dir: string): Promise<void> {
+  await writeStandInBundle(dir, standInWeights(TINY, 7), { id: EMBED_ONLY });
+  const manifestPath = join(dir, "manifest.json");
+  const manifest = JSON.parse(await readFile(manifestPath, "utf8"));
+  for (const graph of ["vae_decoder", "vae_encoder", "unet", "clip_image"]) {
+    delete manifest.graphs[graph];
+    delete manifest.files[`${graph}.onnx`];
+    await rm(join(dir, `${graph}.onnx`));
+  }
+  await writeFile(manifestPath, JSON.stringify(manifest));
+}
 /** Each pipeline run's signal, with the steps it reported after that signal fired (a cancel must stop within one). */
 const runs: { signal?: AbortSignal; stepsAfterAbort: number }[] = [];
 
 beforeAll(async () => {
   bundleDir = await mkdtemp(join(tmpdir(), "standin-bundle-"));
   await writeStandInBundle(bundleDir, standInWeights(TINY, 7), { id: MODEL });
+  embedOnlyDir = await mkdtemp(join(tmpdir(), "standin-embed-only-"));
+  await writeEmbedOnlyBundle(embedOnlyDir);
   models = await ModelServer.open({
-    bundleDirs: [TINY_BUNDLE, bundleDir],
+    bundleDirs: [TINY_BUNDLE, bundleDir, embedOnlyDir],
     providers: ["cpu"],
     batch: { maxBatchRows: 16, maxDelayMs: 2, maxQueue: 256 },
     log: { info: () => {}, warn: () => {} },
@@ -84,6 +95,7 @@ afterAll(async () => {
   await h.close();
   await models.close();
   await rm(bundleDir, { recursive: true, force: true });
+  await rm(embedOnlyDir, { recursive: true, force: true });
 });
 
 const voxelRows = (n: number, shift = 0) =>
@@ -261,7 +273,7 @@ describe("POST /v1/reconstructions", () => {
 
   it("refuses a model that cannot reconstruct with 422 before any job exists", async () => {
     const before = (await (await h.request("/v1/jobs", { key })).json()) as { data: unknown[] };
-    const res = await post({ model: TINY_MODEL, betas: { values: [Array(40).fill(0.1)] } });
+    const res = await post({ model: EMBED_ONLY, betas: { values: voxelRows(1) } });
     expect(res.status).toBe(422);
     expect(res.headers.get("content-type")).toContain("application/problem+json");
     const problem = (await res.json()) as { code: string; detail: string; missing_graphs: string[] };
@@ -269,6 +281,14 @@ describe("POST /v1/reconstructions", () => {
     expect([...problem.missing_graphs].sort()).toEqual(["clip_image", "unet", "vae_decoder", "vae_encoder"]);
     const after = (await (await h.request("/v1/jobs", { key })).json()) as { data: unknown[] };
     expect(after.data.length).toBe(before.data.length);
+    // The same model still embeds: the refusal is about reconstruction only.
+    const embedded = await h.request("/v1/embeddings", {
+      method: "POST",
+      key,
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: EMBED_ONLY, betas: { values: voxelRows(1) } }),
+    });
+    expect(embedded.status).toBe(200);
   });
 
   it("names what is wrong in a bad request", async () => {
