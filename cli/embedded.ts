@@ -3,16 +3,14 @@ import path from "node:path";
 import type { Logger } from "pino";
 import type { ApiKeyStore } from "../core/auth/api-keys.ts";
 import type { Config } from "../core/config.ts";
-import { batchJobHandlers } from "../core/inference/batch-jobs.ts";
 import { DeferredInference } from "../core/inference/deferred-inference.ts";
-import { startJobWorker } from "../core/jobs/job-worker.ts";
-import { startWebhookDispatcher } from "../core/jobs/webhook-dispatcher.ts";
-import { startExpiredUploadSweeper } from "../core/uploads/expired-upload-sweeper.ts";
-import { buildServices, webhookUrlPolicy } from "../functions/build-services.ts";
+import { startJobRuntime } from "../core/jobs/job-runtime.ts";
+import { buildServices } from "../functions/build-services.ts";
 import type { AppServices } from "../functions/services.ts";
 import type { ModelServer } from "../gpu-worker/runtime/model-server.ts";
 import { WorkerMetrics } from "../gpu-worker/server/worker-metrics.ts";
 import { ensureSim01 } from "../gpu-worker/sim/ensure-sim01.ts";
+import { localDocsScript } from "./docs-script.ts";
 import { createLogger } from "./logger.ts";
 import { configuredBundleDirs, openModelServer } from "./models.ts";
 
@@ -24,7 +22,7 @@ export interface Embedded {
 
 /**
  * Everything `mindeye serve` runs in one process, on the configured or embedded backends: the models, the
- * API, a job worker for batch embeddings and retrievals, and the webhook dispatcher.
+ * API, and the job runtime (job worker, webhook dispatcher, upload sweeper) that `mindeye worker` also runs.
  */
 export async function startEmbedded(config: Config): Promise<Embedded> {
   const log = createLogger(config.LOG_LEVEL);
@@ -34,7 +32,9 @@ export async function startEmbedded(config: Config): Promise<Embedded> {
   const loaded = new Promise<ModelServer>((resolve, reject) => {
     settle = { resolve, reject };
   });
-  const built = await buildServices(config, log, new DeferredInference(loaded));
+  const built = await buildServices(config, log, new DeferredInference(loaded), {
+    docsScript: localDocsScript,
+  });
   let models: ModelServer | undefined;
   void loaded.then(
     (m) => {
@@ -44,29 +44,24 @@ export async function startEmbedded(config: Config): Promise<Embedded> {
   );
   // The batchers' counters and queue depths, as the standalone worker reports them, on this /metrics.
   built.services.metrics.include(new WorkerMetrics(() => models?.batchStats()).registry);
-  const loading = loadModels(config, built.services, log).then(settle.resolve, (error: Error) => {
-    log.error({ err: error }, "models failed to load");
-    settle.reject(error);
-  });
+  // Closing stops a sim01 generation under way (its worker thread is terminated).
+  const stopLoading = new AbortController();
+  const loading = loadModels(config, built.services, log, stopLoading.signal).then(
+    settle.resolve,
+    (error: Error) => {
+      if (!stopLoading.signal.aborted) log.error({ err: error }, "models failed to load");
+      settle.reject(error);
+    },
+  );
   if (config.embedded) await ensureLocalKey(config.dataDir, built.services.apiKeys);
-  const { db, inference, uploads, blobs, vectors, limits } = built.services;
-  const handlers = batchJobHandlers({
-    inference,
-    uploads,
-    blobs,
-    vectors,
-    decodedMaxBytes: limits.decodedMaxBytes,
-  });
-  const worker = await startJobWorker({ db, handlers, log });
-  const dispatcher = await startWebhookDispatcher({ db, policy: webhookUrlPolicy(config), log });
-  const sweeper = startExpiredUploadSweeper(uploads, blobs, log);
+  const { db, uploads, blobs, vectors } = built.services;
+  const runtime = await startJobRuntime({ config, db, uploads, blobs, vectors, models: loaded, log });
   return {
     ...built,
     async close() {
-      // These write to the database, so they stop before it closes.
-      sweeper.stop();
-      await worker.stop();
-      await dispatcher.stop();
+      stopLoading.abort();
+      // The job runtime writes to the database, so it stops before the database closes.
+      await runtime.stop();
       await loading;
       await loaded.then((models) => models.close()).catch(() => {});
       await built.close();
@@ -74,12 +69,18 @@ export async function startEmbedded(config: Config): Promise<Embedded> {
   };
 }
 
-async function loadModels(config: Config, services: AppServices, log: Logger): Promise<ModelServer> {
+async function loadModels(
+  config: Config,
+  services: AppServices,
+  log: Logger,
+  signal: AbortSignal,
+): Promise<ModelServer> {
   // Without configured bundles the service runs the simulated subject, generated on first start.
   if (!config.MODEL_BUNDLES) {
     const sim = await ensureSim01(config.dataDir, {
       vectorStore: services.vectors,
       log: { info: (message) => log.info(message) },
+      signal,
     });
     log.info({ model: sim.modelId, index: sim.index, generated: sim.generated }, "simulated subject ready");
   }
@@ -96,5 +97,7 @@ async function ensureLocalKey(dataDir: string, apiKeys: ApiKeyStore): Promise<vo
   if (exists) return;
   const { key } = await apiKeys.create("local", "created by the first `mindeye serve`");
   await writeFile(file, `${key}\n`, { mode: 0o600, flag: "wx" });
-  process.stdout.write(`\nYour local API key (saved to ${file}):\n  ${key}\n\n`);
+  // Only to a terminal: stdout carries the JSON log stream, which collectors keep and forward.
+  if (process.stderr.isTTY) process.stderr.write(`\nYour local API key (saved to ${file}):\n  ${key}\n\n`);
+  else process.stderr.write(`A local API key was created and saved to ${file} (mode 600).\n`);
 }

@@ -1,5 +1,6 @@
 import path from "node:path";
 import { z } from "zod";
+import { ConfigError } from "./config-error.ts";
 
 const bool = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
 const positiveInt = z.coerce.number().int().positive();
@@ -65,13 +66,25 @@ export const configSchema = z.object({
 
   WEBHOOK_ALLOW_PRIVATE: bool.optional(),
   WEBHOOK_ALLOW_HTTP: bool.optional(),
+
+  /** Jobs one process runs at once. */
+  JOB_CONCURRENCY: positiveInt.default(2),
+  /** How long a claimed job stays a worker's without a heartbeat: a dead worker's job is retaken after this. */
+  JOB_LEASE_SECONDS: positiveInt.default(30),
+  /** Jobs of one lab running at once, over all workers; the rest wait in the queue. */
+  JOB_MAX_RUNNING_PER_LAB: positiveInt.default(4),
+  /** Sustained requests per second per lab on /v1 (0: no limit); RATE_LIMIT_BURST more may arrive at once. */
+  RATE_LIMIT_PER_SECOND: z.coerce.number().min(0).optional(),
+  RATE_LIMIT_BURST: positiveInt.default(100),
 });
 
-export type Config = z.infer<typeof configSchema> & { dataDir: string; embedded: boolean };
+export type Config = Omit<z.infer<typeof configSchema>, "RATE_LIMIT_PER_SECOND"> & {
+  RATE_LIMIT_PER_SECOND: number;
+  dataDir: string;
+  embedded: boolean;
+};
 
-export class ConfigError extends Error {
-  override name = "ConfigError";
-}
+export { ConfigError };
 
 /** Parses the environment; a bad value fails with every problem named, one per line. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
@@ -89,5 +102,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     embedded,
     WEBHOOK_ALLOW_PRIVATE: config.WEBHOOK_ALLOW_PRIVATE ?? embedded,
     WEBHOOK_ALLOW_HTTP: config.WEBHOOK_ALLOW_HTTP ?? embedded,
+    // One lab on its own machine needs no limit; a shared deployment does.
+    RATE_LIMIT_PER_SECOND: config.RATE_LIMIT_PER_SECOND ?? (embedded ? 0 : 20),
   };
 }

@@ -2,7 +2,11 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { ApiError } from "../core/contracts/errors.ts";
 import type { App, AppEnv } from "./env.ts";
 import { accessLog } from "./middleware/access-log.ts";
+import { auditTrail } from "./middleware/audit-trail.ts";
 import { requireApiKey } from "./middleware/auth.ts";
+import { idempotencyKey } from "./middleware/idempotency-key.ts";
+import { guardInput } from "./middleware/input-guard.ts";
+import { rateLimit } from "./middleware/rate-limit.ts";
 import { requestId } from "./middleware/request-id.ts";
 import { problemResponse, validationError } from "./problem.ts";
 import { BLOB_ROUTE_PREFIX, registerBlobs } from "./routes/blobs.ts";
@@ -12,6 +16,7 @@ import { registerCreateCandidateRetrieval } from "./routes/create-candidate-retr
 import { registerCreateEmbeddings } from "./routes/create-embeddings.ts";
 import { registerCreateRetrieval } from "./routes/create-retrieval.ts";
 import { registerCreateUpload } from "./routes/create-upload.ts";
+import { registerDeleteJob } from "./routes/delete-job.ts";
 import { registerDeleteUpload } from "./routes/delete-upload.ts";
 import { registerDocs } from "./routes/docs.ts";
 import { registerGetJob } from "./routes/get-job.ts";
@@ -22,6 +27,7 @@ import { registerGetModelMask } from "./routes/get-model-mask.ts";
 import { registerGetUpload } from "./routes/get-upload.ts";
 import { registerGetWebhookSecret } from "./routes/get-webhook-secret.ts";
 import { registerHealthz } from "./routes/healthz.ts";
+import { registerListAuditEvents } from "./routes/list-audit-events.ts";
 import { registerListIndexes } from "./routes/list-indexes.ts";
 import { registerListJobDeliveries } from "./routes/list-job-deliveries.ts";
 import { registerListJobs } from "./routes/list-jobs.ts";
@@ -47,11 +53,21 @@ export function createApp(services: AppServices): App {
   });
   app.use("*", requestId());
   app.use("*", accessLog());
+  app.use("*", guardInput());
   const auth = requireApiKey();
+  const limit = rateLimit();
   // Presigned blob URLs carry their own authorization (the signature), so they take no API key.
-  app.use("/v1/*", (c, next) => (c.req.path.startsWith(BLOB_ROUTE_PREFIX) ? next() : auth(c, next)));
+  app.use("/v1/*", (c, next) =>
+    c.req.path.startsWith(BLOB_ROUTE_PREFIX)
+      ? next()
+      : auth(c, async () => {
+          await limit(c, next);
+        }),
+  );
+  app.use("/v1/*", auditTrail());
+  app.use("/v1/*", idempotencyKey());
 
-  app.onError((error, c) => problemResponse(c, error));
+  app.onError((error, c) => problemResponse(c, c.var.refusedBody ?? error));
   app.notFound((c) =>
     problemResponse(
       c,
@@ -82,10 +98,12 @@ export function createApp(services: AppServices): App {
   registerListJobs(app);
   registerGetJob(app);
   registerCancelJob(app);
+  registerDeleteJob(app);
   registerGetJobEvents(app);
   registerListJobDeliveries(app);
   registerRedeliverJobEvent(app);
   registerGetWebhookSecret(app);
   registerRotateWebhookSecret(app);
+  registerListAuditEvents(app);
   return app;
 }

@@ -1,41 +1,34 @@
-import { readFile } from "node:fs/promises";
-import { createRequire } from "node:module";
 import type { Logger } from "pino";
+import { AuditLog } from "../core/audit/audit-log.ts";
 import { ApiKeyStore } from "../core/auth/api-keys.ts";
-import type { Config } from "../core/config.ts";
+import { LabRateLimiter } from "../core/auth/lab-rate-limiter.ts";
+import { type Config, ConfigError } from "../core/config.ts";
 import { readOrCreateSecret } from "../core/data-dir.ts";
 import { openConfiguredDatabase } from "../core/db/open.ts";
+import { HttpInferenceClient } from "../core/inference/http-client.ts";
 import type { InferenceService } from "../core/inference/inference.ts";
 import { IdempotencyStore } from "../core/jobs/idempotency.ts";
 import { JobStore } from "../core/jobs/job-store.ts";
 import { WebhookDeliveries } from "../core/jobs/webhook-deliveries.ts";
+import { webhookUrlPolicy } from "../core/jobs/webhook-policy.ts";
 import { WebhookSecretStore } from "../core/jobs/webhook-secrets.ts";
-import type { WebhookUrlPolicy } from "../core/jobs/webhook-url-guard.ts";
 import { openVectorStore } from "../core/search/open-vector-store.ts";
 import { openBlobStore, verifyLocalPresignedUrl } from "../core/storage/open-blob-store.ts";
 import { UploadStore } from "../core/uploads/upload-store.ts";
+import packageJson from "../package.json" with { type: "json" };
 import { HttpMetrics } from "./metrics.ts";
 import type { AppServices } from "./services.ts";
 
-const require = createRequire(import.meta.url);
-const VERSION = (require("../package.json") as { version: string }).version;
-
-/** Where webhooks may point: the embedded default allows local http receivers, deployments only public https. */
-export function webhookUrlPolicy(config: Config): WebhookUrlPolicy {
-  return {
-    allowPrivate: config.WEBHOOK_ALLOW_PRIVATE ?? false,
-    allowHttp: config.WEBHOOK_ALLOW_HTTP ?? false,
-  };
-}
-
 /**
  * Opens the adapters the configuration names (database, blob store) and assembles the services of the API.
- * Used by `mindeye serve` and by the Lambda entry; inference and jobs are added by their callers.
+ * Used by `mindeye serve`, `mindeye api` and the Lambda entry; inference is the caller's, and so is the
+ * job runtime. `extras` are Node-only pieces a caller on Node may add (the docs page's local script).
  */
 export async function buildServices(
   config: Config,
   log: Logger,
   inference: InferenceService,
+  extras: Pick<AppServices, "docsScript"> = {},
 ): Promise<{ services: AppServices; publicUrl: string; close(): Promise<void> }> {
   const publicUrl = config.PUBLIC_URL ?? `http://${config.HOST}:${config.PORT}`;
   const db = await openConfiguredDatabase(config);
@@ -49,17 +42,17 @@ export async function buildServices(
     region: config.AWS_REGION,
   });
   const vectors = openVectorStore(config);
-  const scalarScript = require.resolve("@scalar/api-reference/browser/standalone.js");
   const services: AppServices = {
-    version: VERSION,
+    version: packageJson.version,
     db,
     apiKeys: new ApiKeyStore(db),
     blobs,
     uploads: new UploadStore(db),
     inference,
     vectors,
-    jobs: new JobStore(db, webhookUrlPolicy(config)),
+    jobs: new JobStore(db, webhookUrlPolicy(config), blobs),
     idempotency: new IdempotencyStore(db),
+    audit: new AuditLog(db),
     webhookSecrets: new WebhookSecretStore(db),
     webhookDeliveries: new WebhookDeliveries(db),
     limits: {
@@ -85,7 +78,11 @@ export async function buildServices(
       blobs.kind === "file"
         ? { verify: (method, url) => verifyLocalPresignedUrl(signingSecret, method, url) }
         : undefined,
-    docsScript: async () => new Uint8Array(await readFile(scalarScript)),
+    rateLimiter:
+      config.RATE_LIMIT_PER_SECOND > 0
+        ? new LabRateLimiter(db, { perSecond: config.RATE_LIMIT_PER_SECOND, burst: config.RATE_LIMIT_BURST })
+        : undefined,
+    ...extras,
   };
   return {
     services,
@@ -95,4 +92,22 @@ export async function buildServices(
       await db.close();
     },
   };
+}
+
+/**
+ * The models of the split topology (`mindeye api`, Lambda): GPU workers at WORKER_URL. That API runs no
+ * jobs, so it needs the database and blob store that the workers (`mindeye worker`) share with it.
+ */
+export function remoteInference(config: Config): HttpInferenceClient {
+  const missing = (["DATABASE_URL", "BLOB_STORE", "WORKER_URL", "SIGNING_SECRET"] as const).filter(
+    (name) => !config[name],
+  );
+  if (missing.length > 0 || !config.WORKER_URL || !config.SIGNING_SECRET) {
+    throw new ConfigError(
+      `The API without in-process models needs ${missing.join(", ")}: it reaches the models at WORKER_URL, ` +
+        "and `mindeye worker` processes on the same DATABASE_URL and BLOB_STORE (with the same SIGNING_SECRET) run its jobs. " +
+        "Use `mindeye serve` to run everything in one process.",
+    );
+  }
+  return new HttpInferenceClient({ url: config.WORKER_URL, signingSecret: config.SIGNING_SECRET });
 }

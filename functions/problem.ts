@@ -26,7 +26,8 @@ export function problemResponse(c: Context<AppEnv>, thrown: unknown): Response {
             "Something failed on our side. Retry later, quoting the request_id.",
           );
   const requestId = c.get("requestId");
-  if (error.status >= 500) {
+  // 503 (not_ready while models warm up, overloaded) asks the client to retry; it is not a fault.
+  if (error.status >= 500 && error.status !== 503) {
     c.get("log")?.error({ err: thrown, code: error.code }, "request failed");
   }
   const headers: Record<string, string> = { "content-type": "application/problem+json", ...error.headers };

@@ -1,5 +1,7 @@
 import type { Logger } from "pino";
+import type { AuditLog } from "../core/audit/audit-log.ts";
 import type { ApiKeyStore } from "../core/auth/api-keys.ts";
+import type { LabRateLimiter } from "../core/auth/lab-rate-limiter.ts";
 import type { Database } from "../core/db/database.ts";
 import type { InferenceService } from "../core/inference/inference.ts";
 import type { IdempotencyStore } from "../core/jobs/idempotency.ts";
@@ -39,11 +41,15 @@ export interface AppServices {
   idempotency: IdempotencyStore;
   webhookSecrets: WebhookSecretStore;
   webhookDeliveries: WebhookDeliveries;
+  /** Records every read or change of a lab's data. */
+  audit: AuditLog;
   limits: Limits;
   log: Logger;
   metrics: HttpMetrics;
   /** Bearer token a Prometheus scrape must send; unset leaves /metrics open (the embedded default). */
   metricsToken?: string;
+  /** Per-lab request rate on /v1; absent: no limit (the embedded default). */
+  rateLimiter?: LabRateLimiter;
   /** Named probes for /readyz; each throws when its dependency is not usable. */
   readiness: Record<string, () => Promise<void>>;
   /** Checks a local presigned URL (embedded blob store only); absent when blobs live in S3. */

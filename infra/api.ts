@@ -4,7 +4,8 @@ import { secrets } from "./secrets";
 import { bucket } from "./storage";
 import { worker } from "./worker";
 
-// The public API (functions/) on Lambda behind a Function URL: 6 MB bodies, so large betas go by presigned PUT.
+// The public API (functions/, the app of `mindeye api`) on Lambda behind a Function URL: 6 MB bodies, so
+// large betas go by presigned PUT. It runs no jobs: it queues them in the database for the GPU workers.
 export const api = new sst.aws.Function("Api", {
   handler: "functions/lambda.lambdaHandler",
   runtime: "nodejs20.x",
@@ -24,6 +25,9 @@ export const api = new sst.aws.Function("Api", {
     METRICS_TOKEN: secrets.metricsToken.value,
     WEBHOOK_ALLOW_PRIVATE: "false",
     WEBHOOK_ALLOW_HTTP: "false",
+    // Per lab, over every Lambda instance (the limiter's state is in the database).
+    RATE_LIMIT_PER_SECOND: "20",
+    RATE_LIMIT_BURST: "100",
   },
   nodejs: { install: ["onnxruntime-node", "usearch", "sharp", "@electric-sql/pglite"] },
 });

@@ -4,9 +4,11 @@ import { secrets } from "./secrets";
 import { bucket } from "./storage";
 
 /**
- * The GPU model server (gpu-worker/Dockerfile) on ECS. SST's Service runs on Fargate, which has no GPUs, so
- * the cluster gets an EC2 capacity provider of GPU instances (ECS GPU-optimised AMI) and the task reserves
- * one GPU. The same container also claims async jobs from the queue.
+ * The GPU workers (gpu-worker/Dockerfile, `mindeye worker`) on ECS: the model server the API reaches at
+ * WORKER_URL, and the job runtime: each claims async jobs from the database and runs them on its own
+ * GPU, sends the webhooks and sweeps expired uploads (docs/deployment.md, "Which process runs what").
+ * SST's Service runs on Fargate, which has no GPUs, so the cluster gets an EC2 capacity provider of GPU
+ * instances (ECS GPU-optimised AMI) and the task reserves one GPU.
  */
 const cluster = new sst.aws.Cluster("Workers", { vpc: network });
 
@@ -76,7 +78,8 @@ const taskRole = new aws.iam.Role("WorkerTaskRole", {
           Statement: [
             {
               Effect: "Allow",
-              Action: ["s3:GetObject", "s3:PutObject", "s3:ListBucket"],
+              // Delete: the sweeper removes expired uploads' files.
+              Action: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket"],
               Resource: [arn, `${arn}/*`],
             },
           ],
@@ -103,16 +106,26 @@ const taskDefinition = new aws.ecs.TaskDefinition("WorkerTask", {
       image: workerImage,
       essential: true,
       memoryReservation: 12_000,
+      // SIGTERM: finish requests (10 s), let running jobs finish or release them (a lease, 30 s).
+      stopTimeout: 60,
       resourceRequirements: [{ type: "GPU", value: "1" }],
       portMappings: [{ containerPort: 8788 }],
+      // The image's CMD, spelled out: models, jobs, webhooks and sweeps in every task.
+      command: ["node", "cli/bin/mindeye.mjs", "worker"],
       environment: [
         { name: "ORT_PROVIDERS", value: "cuda,cpu" },
         { name: "MODEL_BUNDLES", value: $interpolate`s3://${bucket.name}/bundles` },
         { name: "BLOB_STORE", value: $interpolate`s3://${bucket.name}/` },
         { name: "DATABASE_URL", value: databaseUrl },
+        { name: "VECTOR_STORE", value: "qdrant://" },
         { name: "QDRANT_URL", value: secrets.qdrantUrl.value },
         { name: "QDRANT_API_KEY", value: secrets.qdrantApiKey.value },
         { name: "SIGNING_SECRET", value: secrets.signingSecret.value },
+        // Webhooks leave from here: only public https targets.
+        { name: "WEBHOOK_ALLOW_PRIVATE", value: "false" },
+        { name: "WEBHOOK_ALLOW_HTTP", value: "false" },
+        { name: "JOB_CONCURRENCY", value: "2" },
+        { name: "JOB_MAX_RUNNING_PER_LAB", value: "4" },
       ],
       healthCheck: {
         command: ["CMD-SHELL", "curl -fsS http://127.0.0.1:8788/v2/health/ready || exit 1"],

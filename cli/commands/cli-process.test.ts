@@ -70,11 +70,16 @@ describe("mindeye serve", () => {
 
   it("answers /healthz within 30 s, stops cleanly on SIGTERM, and restarts with everything intact", async () => {
     const first = start();
+    let output = "";
+    for (const stream of [first.stdout, first.stderr]) stream?.on("data", (chunk) => (output += chunk));
     const healthy = await until(async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).ok, 30_000);
     expect(healthy).toBe(true);
     const keyFile = path.join(dataDir, "local-api-key");
     expect((await stat(keyFile)).mode & 0o777).toBe(0o600);
     const key = (await readFile(keyFile, "utf8")).trim();
+    // Not a terminal: the key stays out of the log stream (and anything else the process writes).
+    expect(output).toContain(keyFile);
+    expect(output).not.toContain(key);
     expect(await until(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).ok, 30_000)).toBe(true);
     const created = await fetch(`http://127.0.0.1:${port}/v1/uploads`, {
       method: "POST",

@@ -2,8 +2,9 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { Command } from "commander";
 import { loadConfig } from "../../core/config.ts";
-import { LabClient } from "../demo/api-client.ts";
 import { writeContactSheet } from "../demo/contact-sheet.ts";
+import { labClient } from "../lab-connection.ts";
+import { UserError } from "../user-error.ts";
 
 interface Hit {
   id: string | number;
@@ -17,45 +18,45 @@ type RetrievalAnswer = {
 };
 
 /**
- * `mindeye demo`: what a lab does with the running API, on a held-out session of the simulated subject:
- * upload the NIfTI, retrieve each test image from the stimulus index (repeats averaged, z-scored per
+ * `mindeye demo`: what a lab does with the running API, on one session of the simulated subject:
+ * upload the NIfTI, retrieve the image of each of its test trials from the stimulus index (single trials, z-scored per
  * session), print the top-k, and draw a contact sheet (seen image | top-5 retrieved).
  */
 export function demoCommand(): Command {
   return new Command("demo")
-    .description(
-      "upload a held-out sim01 session to the running API, retrieve, print top-k, draw a contact sheet",
-    )
-    .option("--api <url>", "the API's base URL", "http://127.0.0.1:8787")
+    .description("upload a sim01 session to the running API, retrieve, print top-k, draw a contact sheet")
+    .option("--api <url>", "the API's base URL (default: $MINDEYE_API_URL or http://127.0.0.1:8787)")
     .option("--key <key>", "API key (default: $MINDEYE_API_KEY or <data dir>/local-api-key)")
-    .option("--session <n>", "which held-out session (0-based)", "0")
+    .option("--session <n>", "which session (0-based)", "0")
     .option("--show <n>", "images to print and draw", "8")
     .option("--out <file>", "contact sheet PNG", "sim01-contact-sheet.png")
-    .action(async (options: { api: string; key?: string; session: string; show: string; out: string }) => {
+    .action(async (options: { api?: string; key?: string; session: string; show: string; out: string }) => {
       const { dataDir } = loadConfig();
-      const key =
-        options.key ??
-        process.env.MINDEYE_API_KEY ??
-        (await readFile(path.join(dataDir, "local-api-key"), "utf8")).trim();
-      const client = new LabClient(options.api, key);
+      const client = await labClient(options);
       const sessionsDir = path.join(dataDir, "sim01", "sessions");
-      const truth = JSON.parse(await readFile(path.join(sessionsDir, "truth.json"), "utf8")) as {
+      const truthFile = path.join(sessionsDir, "truth.json");
+      const text = await readFile(truthFile, "utf8").catch(() => {
+        throw new UserError(`no ${truthFile}: run \`mindeye serve\` here once, which generates sim01`);
+      });
+      const truth = JSON.parse(text) as {
         model: string;
         index: string;
         sessions: { file: string; stimulus: string[] }[];
       };
       const session = truth.sessions[Number(options.session)];
-      if (!session) throw new Error(`there are ${truth.sessions.length} held-out sessions`);
+      if (!session) throw new UserError(`there are ${truth.sessions.length} sessions`);
 
-      const bytes = new Uint8Array(await readFile(path.join(sessionsDir, session.file)));
-      const upload = await client.upload(bytes, session.file, truth.model);
+      const upload = await client.upload(path.join(sessionsDir, session.file), { model: truth.model });
       console.log(
         `uploaded ${session.file}: ${upload.trials} trials, ${upload.voxels} voxels in ${truth.model}'s mask`,
       );
 
-      // Trials showing the same image are its repeats: average them, as MindEye does at test time.
-      const seen = [...new Set(session.stimulus)];
-      const groups = seen.map((id) => session.stimulus.flatMap((s, t) => (s === id ? [t] : [])));
+      // Test images are the ones shown again in other sessions; this session shows each of them once.
+      const shown = truth.sessions.flatMap((s) => s.stimulus);
+      const trials = session.stimulus.flatMap((id, t) =>
+        shown.indexOf(id) !== shown.lastIndexOf(id) ? [t] : [],
+      );
+      const seen = trials.map((t) => session.stimulus[t]!);
       const answer = await client.call<RetrievalAnswer>(
         "POST",
         "/v1/retrievals",
@@ -63,8 +64,8 @@ export function demoCommand(): Command {
           index: truth.index,
           k: 5,
           model: truth.model,
-          betas: { upload_id: upload.id },
-          preprocessing: { zscore: "session", average: groups },
+          betas: { upload_id: upload.id, trials },
+          preprocessing: { zscore: "session" },
           // The paper's evaluation: the seen image among the 300 test images.
           filter: { split: "test" },
         },
@@ -73,7 +74,7 @@ export function demoCommand(): Command {
       const results = answer.results ?? (await resultsOfJob(answer));
       const top1 = results.filter((hits, i) => hits[0]?.payload.stimulus_id === seen[i]).length / seen.length;
       console.log(
-        `top-1 among the 300 test stimuli of ${truth.index}, over this session's ${seen.length} images: ${(100 * top1).toFixed(1)}% (chance 0.3%)\n`,
+        `top-1 among the 300 test stimuli of ${truth.index}, over this session's ${seen.length} single test trials: ${(100 * top1).toFixed(1)}% (chance 0.3%)\n`,
       );
 
       const show = Math.min(Number(options.show), seen.length);
@@ -95,7 +96,7 @@ export function demoCommand(): Command {
 
 async function resultsOfJob(answer: RetrievalAnswer): Promise<Hit[][]> {
   if (answer.status !== "succeeded" || !answer.outputs) {
-    throw new Error(`the retrieval job is ${answer.status}; try again with a longer wait`);
+    throw new UserError(`the retrieval job is ${answer.status}; try again with a longer wait`);
   }
   const res = await fetch(answer.outputs.files.results.url);
   return ((await res.json()) as { results: Hit[][] }).results;

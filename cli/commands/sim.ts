@@ -3,7 +3,7 @@ import { loadConfig } from "../../core/config.ts";
 import { exportTrials, type TrialsFormat } from "../../gpu-worker/sim/export-trials.ts";
 
 /**
- * `mindeye sim export-trials --out DIR [--format nifti|hdf5]`: writes the simulated subject's held-out test
+ * `mindeye sim export-trials --out DIR [--format nifti|hdf5]`: writes the simulated subject's
  * sessions (generated into the data dir on first use) and truth.json naming each trial's stimulus.
  */
 export function simCommand(): Command {
@@ -12,7 +12,7 @@ export function simCommand(): Command {
   );
   sim
     .command("export-trials")
-    .description("write sim01's held-out test sessions as NSD-style betas, plus truth.json")
+    .description("write sim01's sessions as NSD-style betas, plus truth.json")
     .requiredOption("--out <dir>", "folder to write the session files and truth.json into")
     .addOption(
       new Option("--format <format>", "NIfTI (.nii.gz) or NSD-layout HDF5 (.hdf5)")

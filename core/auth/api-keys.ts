@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from "node:crypto";
+import { hash, randomBytes } from "node:crypto";
 import { ApiError } from "../contracts/errors.ts";
 import type { Sql } from "../db/database.ts";
 import { newId } from "../ids.ts";
@@ -46,7 +46,7 @@ const toInfo = (r: KeyRow): ApiKeyInfo => ({
 });
 
 // Keys carry 256 random bits, so a fast unsalted hash is enough: there is nothing to brute-force.
-const hashKey = (key: string) => createHash("sha256").update(key).digest("hex");
+const hashKey = (key: string) => hash("sha256", key, "hex");
 
 const KEY_COLUMNS = `k.id, k.lab_id, l.name as lab_name, k.prefix, k.name, k.created_at, k.last_used_at, k.revoked_at`;
 
@@ -54,9 +54,12 @@ const KEY_COLUMNS = `k.id, k.lab_id, l.name as lab_name, k.prefix, k.name, k.cre
 export class ApiKeyStore {
   /**
    * Keys verified in the last `cacheMs`, so a busy lab costs no database round trip per request. A key
-   * revoked through this store stops at once; one revoked by another process within `cacheMs`.
+   * revoked through this store stops at once; one revoked by another process within `cacheMs`. Held by
+   * the presented key itself, not its hash: hashing was most of a cached request's cost; expired entries
+   * are swept (at most once per cache period) as new ones arrive.
    */
   readonly #verified = new Map<string, { lab: Lab & { keyId: string }; until: number }>();
+  #sweptAt = 0;
 
   constructor(
     private readonly db: Sql,
@@ -94,13 +97,13 @@ export class ApiKeyStore {
     if (!key?.startsWith(KEY_PREFIX)) {
       throw new ApiError("unauthorized", "Send your API key as `Authorization: Bearer mk_...`.");
     }
-    const hash = hashKey(key);
-    const cached = this.#verified.get(hash);
+    const cached = this.#verified.get(key);
     if (cached && cached.until > Date.now()) return cached.lab;
+    const keyHash = hashKey(key);
     const [row] = await this.db.query<{ key_id: string; id: string; name: string; revoked_at: Date | null }>(
       `select k.id as key_id, l.id, l.name, k.revoked_at
          from api_keys k join labs l on l.id = k.lab_id where k.key_hash = $1`,
-      [hash],
+      [keyHash],
     );
     if (!row)
       throw new ApiError("unauthorized", "This API key is not known. Create one with `mindeye keys create`.");
@@ -110,7 +113,8 @@ export class ApiKeyStore {
     // auditing keys, not for billing.
     await this.db.query("update api_keys set last_used_at = now() where id = $1", [row.key_id]);
     const lab = { id: row.id, name: row.name, keyId: row.key_id };
-    this.#verified.set(hash, { lab, until: Date.now() + this.cacheMs });
+    this.#sweepExpired();
+    this.#verified.set(key, { lab, until: Date.now() + this.cacheMs });
     return lab;
   }
 
@@ -137,11 +141,20 @@ export class ApiKeyStore {
         `Several keys share the prefix ${idOrPrefix}; revoke by key id instead.`,
       );
     }
-    const [row] = await this.db.query<{ revoked_at: Date; key_hash: string }>(
-      "update api_keys set revoked_at = coalesce(revoked_at, now()) where id = $1 returning revoked_at, key_hash",
+    const [row] = await this.db.query<{ revoked_at: Date }>(
+      "update api_keys set revoked_at = coalesce(revoked_at, now()) where id = $1 returning revoked_at",
       [matches[0]!.id],
     );
-    this.#verified.delete(row!.key_hash);
+    for (const [key, entry] of this.#verified) {
+      if (entry.lab.keyId === matches[0]!.id) this.#verified.delete(key);
+    }
     return { ...toInfo(matches[0]!), revokedAt: row!.revoked_at };
+  }
+
+  #sweepExpired(): void {
+    const now = Date.now();
+    if (now < this.#sweptAt + this.cacheMs) return;
+    this.#sweptAt = now;
+    for (const [key, entry] of this.#verified) if (entry.until <= now) this.#verified.delete(key);
   }
 }

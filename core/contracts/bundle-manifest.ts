@@ -95,24 +95,45 @@ export const BundleInput = z.object({
 });
 export type BundleInput = z.infer<typeof BundleInput>;
 
+/** The diffusion prior's sampler (reconstruction reference §2): DALLE2-pytorch's DDPM as MindEye1 runs it. */
 export const PriorSampler = z.object({
   kind: z.enum(["ddpm", "ddim"]),
   train_timesteps: z.number().int().positive(),
   steps: z.number().int().positive(),
   beta_schedule: z.enum(["cosine", "linear"]),
+  /** Offset s of the cosine schedule, cos(((t/T) + s)/(1 + s) * pi/2)^2. */
+  cosine_s: z.number().positive(),
+  /** Betas are clipped to at most this (only the last one reaches it). */
+  max_beta: z.number().positive().max(1),
   prediction: z.enum(["x_start", "epsilon", "v"]),
   /** Targets were multiplied by this in training; samples are divided by it. */
   image_embed_scale: z.number().positive(),
   cond_scale: z.number(),
+  /** Samples drawn per reconstruction; the decoder decodes each one and best-of-N picks one of them. */
   samples: z.number().int().positive(),
+  /** One generator seeded with this for the whole reconstruction, re-seeded for every image (§1.3). */
   seed: z.number().int(),
 });
 
+/** The image decoder's sampler (§3): diffusers 0.13's UniPC on Versatile Diffusion's schedule, with guidance. */
 export const DecoderSampler = z.object({
   kind: z.enum(["unipc", "ddim", "euler"]),
+  solver_type: z.enum(["bh1", "bh2"]),
+  solver_order: z.number().int().min(1).max(3),
+  /** The last step drops to first order (diffusers 0.13 applies this at any step count). */
+  lower_order_final: z.boolean(),
+  /** What the UNet predicts. */
+  prediction: z.enum(["epsilon", "v", "x_start"]),
+  train_timesteps: z.number().int().positive(),
+  beta_schedule: z.enum(["scaled_linear", "linear"]),
+  beta_start: z.number().positive(),
+  beta_end: z.number().positive(),
   steps: z.number().int().positive(),
+  /** Classifier-free guidance: eps_uncond + scale * (eps_cond - eps_uncond), unconditional rows all zeros. */
   guidance_scale: z.number(),
+  /** img2img from the low-level image: the first steps * (1 - strength) of the schedule are skipped. */
   img2img_strength: z.number().min(0).max(1),
+  /** Latents are this times the VAE's: the host divides before vae_decoder and multiplies after vae_encoder. */
   vae_scale_factor: z.number().positive(),
 });
 
@@ -134,7 +155,8 @@ export type ParityCase = z.infer<typeof ParityCase>;
 export const BundleManifest = z.object({
   schema_version: z.literal(1),
   id: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, "lowercase letters, digits, '.', '_' and '-'"),
-  family: z.enum(["mindeye1", "mindeye2"]),
+  /** `mindeye1-1x768`: MindEye1's pooled 1x768 voxel2clip, the query for web-scale (LAION) retrieval. */
+  family: z.enum(["mindeye1", "mindeye1-1x768", "mindeye2"]),
   /** "subj01".."subj08" for NSD subjects; other names (e.g. "sim01") for simulated or new subjects. */
   subject: z.string().regex(/^[a-z0-9]+$/),
   version: z.string().min(1),
@@ -155,3 +177,34 @@ export const BundleManifest = z.object({
   files: z.record(relativePath, sha256),
 });
 export type BundleManifest = z.infer<typeof BundleManifest>;
+
+/** The graphs MindEye1's reconstruction runs (reference §1): prior, img2img from the low-level image, best-of-N. */
+export const RECONSTRUCTION_GRAPHS = [
+  "voxel2clip",
+  "prior",
+  "lowlevel",
+  "vae_encoder",
+  "unet",
+  "vae_decoder",
+  "clip_image",
+] as const satisfies readonly GraphName[];
+
+/** What a bundle can serve, from the graphs it holds; reconstruction names the graphs it lacks for it. */
+export interface BundleCapabilities {
+  embeddings: boolean;
+  retrieval: boolean;
+  reconstruction: boolean;
+  missing_for_reconstruction: GraphName[];
+}
+
+export function bundleCapabilities(manifest: Pick<BundleManifest, "graphs" | "sampler">): BundleCapabilities {
+  const embeds = manifest.graphs.voxel2clip !== undefined;
+  const missing: GraphName[] = RECONSTRUCTION_GRAPHS.filter((name) => manifest.graphs[name] === undefined);
+  const samplers = manifest.sampler.prior !== undefined && manifest.sampler.decoder !== undefined;
+  return {
+    embeddings: embeds,
+    retrieval: embeds,
+    reconstruction: missing.length === 0 && samplers,
+    missing_for_reconstruction: missing,
+  };
+}

@@ -1,4 +1,5 @@
-import { ApiError, ERROR_CODES, type ErrorCode } from "../contracts/errors.ts";
+import { ApiError } from "../contracts/errors.ts";
+import { readFailedResponse } from "../contracts/problem-response.ts";
 import type {
   EmbeddingOutput,
   EmbedTiming,
@@ -27,11 +28,6 @@ export interface HttpInferenceClientOptions {
   /** How long model descriptions are reused before they are asked for again (default 60 s). */
   cacheTtlMs?: number;
 }
-
-/** Members of a problem that are not extension fields. */
-const PROBLEM_MEMBERS = new Set(["type", "title", "status", "detail", "code", "request_id"]);
-/** Worker response headers an ApiError carries on to the API's own response. */
-const PASSED_HEADERS = ["retry-after"];
 
 /**
  * The InferenceService over the worker's HTTP API (docs/deployment.md, "Worker protocol"): binary
@@ -169,28 +165,13 @@ export class HttpInferenceClient implements InferenceService {
     }
   }
 
-  /** The worker's problem+json raised again as the ApiError the worker threw. */
+  /** The worker's problem+json raised again as the ApiError the worker threw (Retry-After passed on). */
   async #problem(response: Response): Promise<ApiError> {
-    const text = await response.text().catch(() => "");
-    let problem: Record<string, unknown> | undefined;
-    if (response.headers.get("content-type")?.startsWith("application/problem+json")) {
-      try {
-        problem = JSON.parse(text) as Record<string, unknown>;
-      } catch {}
-    }
-    const code = problem?.code as string | undefined;
-    if (!problem || !code || !(code in ERROR_CODES)) {
-      return this.#unavailable(`answered ${response.status} ${text.slice(0, 200)}`);
-    }
+    const failed = await readFailedResponse(response);
+    if (!failed.error) return this.#unavailable(`answered ${failed.status} ${failed.text}`);
     // A refused token means this API and the worker disagree on SIGNING_SECRET: our fault, not the caller's.
-    if (code === "unauthorized") return this.#unavailable("refused this API's credentials");
-    const headers: Record<string, string> = {};
-    for (const name of PASSED_HEADERS) {
-      const value = response.headers.get(name);
-      if (value !== null) headers[name] = value;
-    }
-    const fields = Object.fromEntries(Object.entries(problem).filter(([k]) => !PROBLEM_MEMBERS.has(k)));
-    return new ApiError(code as ErrorCode, String(problem.detail ?? ""), { fields, headers });
+    if (failed.error.code === "unauthorized") return this.#unavailable("refused this API's credentials");
+    return failed.error;
   }
 
   #unavailable(what: string, cause?: unknown): ApiError {

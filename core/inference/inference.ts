@@ -20,6 +20,14 @@ export interface ModelInputSpace {
   training?: TrainingInput;
 }
 
+/** What a model can serve; `missing_for_reconstruction` names the bundle graphs reconstruction still needs. */
+export interface ModelCapabilities {
+  embeddings: boolean;
+  retrieval: boolean;
+  reconstruction: boolean;
+  missing_for_reconstruction: string[];
+}
+
 export interface ModelDescription {
   id: string;
   family: string;
@@ -27,6 +35,7 @@ export interface ModelDescription {
   version: string;
   input: ModelInputSpace;
   outputs: Record<EmbeddingOutput, { shape: number[] }>;
+  capabilities: ModelCapabilities;
   /** sha256 of every bundle file, by file name. */
   hashes: Record<string, string>;
 }

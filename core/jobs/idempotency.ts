@@ -6,6 +6,8 @@ import type { Database, Sql } from "../db/database.ts";
 export interface IdempotentResponse {
   status: number;
   body: unknown;
+  /** Response headers to replay (content type, Location); the body is JSON unless `content-type` says not. */
+  headers?: Record<string, string>;
 }
 
 export interface IdempotencyScope {
@@ -65,15 +67,9 @@ export class IdempotencyStore {
     scope: IdempotencyScope,
     execute: (tx: Sql) => Promise<IdempotentResponse>,
   ): Promise<IdempotentResponse & { replayed: boolean }> {
-    if (scope.key.length < 1 || scope.key.length > 255) {
-      throw new ApiError(
-        "invalid_request",
-        "Idempotency-Key must be 1 to 255 characters; a UUID v4 is a good choice.",
-      );
-    }
-    const token = randomBytes(12).toString("hex");
-    const stored = await this.acquire(scope, token);
-    if (stored) return { ...stored, replayed: true };
+    const begun = await this.begin(scope);
+    if ("replay" in begun) return { ...begun.replay, replayed: true };
+    const { token } = begun;
     try {
       const response = await this.db.transaction(async (tx) => {
         const response = await execute(tx);
@@ -85,13 +81,44 @@ export class IdempotencyStore {
       if (error instanceof ApiError && error.status < 500 && error.code !== "idempotency_key_in_use") {
         await this.complete(this.db, scope, token, { status: error.status, body: problemOf(error) });
       } else {
-        await this.db.query(
-          "delete from idempotency_keys where lab_id = $1 and key = $2 and owner_token = $3",
-          [scope.labId, scope.key, token],
-        );
+        await this.abandon(scope, token);
       }
       throw error;
     }
+  }
+
+  /**
+   * The first step of `run` for callers that execute the request themselves (the API's middleware): the
+   * key is now held by `token` until `complete` stores the response or `abandon` frees it, or it is taken
+   * already and its stored response comes back to be replayed.
+   */
+  async begin(scope: IdempotencyScope): Promise<{ token: string } | { replay: IdempotentResponse }> {
+    if (scope.key.length < 1 || scope.key.length > 255) {
+      throw new ApiError(
+        "invalid_request",
+        "Idempotency-Key must be 1 to 255 characters; a UUID v4 is a good choice.",
+      );
+    }
+    const token = randomBytes(12).toString("hex");
+    const stored = await this.acquire(scope, token);
+    return stored ? { replay: stored } : { token };
+  }
+
+  /** Frees a key whose request failed without an answer worth replaying (5xx: nothing was committed). */
+  async abandon(scope: IdempotencyScope, token: string): Promise<void> {
+    await this.db.query("delete from idempotency_keys where lab_id = $1 and key = $2 and owner_token = $3", [
+      scope.labId,
+      scope.key,
+      token,
+    ]);
+  }
+
+  /** Adds the headers to replay to a response already stored (by `complete` inside the creating transaction). */
+  async storeHeaders(scope: IdempotencyScope, token: string, headers: Record<string, string>): Promise<void> {
+    await this.db.query(
+      "update idempotency_keys set response_headers = $4 where lab_id = $1 and key = $2 and owner_token = $3",
+      [scope.labId, scope.key, token, JSON.stringify(headers)],
+    );
   }
 
   /** Forgets keys past their time; run periodically (the job worker does). */
@@ -121,9 +148,10 @@ export class IdempotencyStore {
         fingerprint: string;
         response_status: number | null;
         response_body: unknown;
+        response_headers: Record<string, string> | null;
         abandoned: boolean;
       }>(
-        `select fingerprint, response_status, response_body, locked_until < now() as abandoned
+        `select fingerprint, response_status, response_body, response_headers, locked_until < now() as abandoned
            from idempotency_keys where lab_id = $1 and key = $2`,
         [scope.labId, scope.key],
       );
@@ -134,8 +162,10 @@ export class IdempotencyStore {
           "This Idempotency-Key was used with a different request. Use a new key for a new request.",
         );
       }
-      if (existing.response_status !== null)
-        return { status: existing.response_status, body: existing.response_body };
+      if (existing.response_status !== null) {
+        const headers = existing.response_headers ?? undefined;
+        return { status: existing.response_status, body: existing.response_body, headers };
+      }
       if (existing.abandoned && (await this.takeOver(scope, token))) return null;
       if (Date.now() >= deadline) {
         throw new ApiError(
@@ -158,11 +188,18 @@ export class IdempotencyStore {
   }
 
   /** Stores the response, only while the key is still ours; otherwise the creation must not commit. */
-  private async complete(sql: Sql, scope: IdempotencyScope, token: string, response: IdempotentResponse) {
+  async complete(sql: Sql, scope: IdempotencyScope, token: string, response: IdempotentResponse) {
     const rows = await sql.query(
-      `update idempotency_keys set response_status = $4, response_body = $5
+      `update idempotency_keys set response_status = $4, response_body = $5, response_headers = $6
         where lab_id = $1 and key = $2 and owner_token = $3 and response_status is null returning 1`,
-      [scope.labId, scope.key, token, response.status, JSON.stringify(response.body)],
+      [
+        scope.labId,
+        scope.key,
+        token,
+        response.status,
+        JSON.stringify(response.body),
+        response.headers ? JSON.stringify(response.headers) : null,
+      ],
     );
     if (rows.length === 0) {
       throw new ApiError(

@@ -19,6 +19,14 @@ export const PROGRESS_EVENT_INTERVAL_MS = 2000;
 
 const ms = (param: string) => `${param} * interval '1 millisecond'`;
 const OWNED = "j.id = $1 and j.lab_id = $2 and j.lease_owner = $3 and j.status = 'running'";
+/** The advisory lock every claim holds for its transaction (an arbitrary constant, ours alone). */
+const CLAIM_LOCK = 0x6d696e64;
+/** Jobs a worker for `$2` (kinds) may take: queued and due, or running on a lease that expired. */
+const CLAIMABLE = `j.kind = any($2::text[])
+  and ((j.status = 'queued' and j.run_after <= now()
+        and (j.deadline is null or j.deadline > now() or j.started_at is not null))
+    or (j.status = 'running' and j.lease_expires_at < now() and j.attempts < j.max_attempts
+        and not j.cancel_requested))`;
 const RETRYING = "$5::int8 is not null and j.attempts < j.max_attempts";
 
 /**
@@ -30,25 +38,43 @@ export class JobLeases {
 
   /**
    * Claims up to `limit` jobs of `kinds`: queued ones whose retry delay has passed, and running ones whose
-   * lease expired (their worker died) with attempts left. SKIP LOCKED lets many workers claim at once.
+   * lease expired (their worker died) with attempts left. Queued jobs go to the labs with the fewest
+   * running first (round-robin: every lab's oldest, then every lab's second, ...), each lab's oldest first,
+   * and never so many that a lab has more than `maxRunningPerLab` running. Claims take one advisory lock,
+   * so two workers cannot both fill a lab's last slot; the transaction takes a few milliseconds.
    */
-  async claim(owner: string, kinds: readonly string[], limit: number, leaseMs: number): Promise<JobRow[]> {
+  async claim(
+    owner: string,
+    kinds: readonly string[],
+    limit: number,
+    leaseMs: number,
+    maxRunningPerLab: number | null = null,
+  ): Promise<JobRow[]> {
     return this.db.transaction(async (tx) => {
+      await tx.query("select pg_advisory_xact_lock($1)", [CLAIM_LOCK]);
       const rows = await tx.query<JobRow>(
-        `with next as (
-           select id from jobs
-            where kind = any($2::text[])
-              and ((status = 'queued' and run_after <= now()
-                    and (deadline is null or deadline > now() or started_at is not null))
-                or (status = 'running' and lease_expires_at < now() and attempts < max_attempts
-                    and not cancel_requested))
-            order by created_at, id limit $3 for update skip locked),
+        `with running as (
+           select lab_id, count(*)::int as n from jobs where status = 'running' group by lab_id),
+         candidates as (
+           select j.id, j.status, j.created_at,
+                  -- The lab's running jobs if this one ran too: labs with fewer running go first.
+                  coalesce(r.n, 0) + row_number() over (partition by j.lab_id, j.status
+                                                        order by j.created_at, j.id) as lab_share
+             from jobs j left join running r on r.lab_id = j.lab_id
+            where ${CLAIMABLE}),
+         next as (
+           select id from jobs j where ${CLAIMABLE} and id in (
+             select id from candidates
+              -- A re-claim replaces a running job, so it is already counted against its lab.
+              where status = 'running' or $5::int is null or lab_share <= $5::int
+              order by case when status = 'running' then 0 else lab_share end, created_at, id limit $3)
+           for update skip locked),
          j as (
            update jobs set status = 'running', attempts = jobs.attempts + 1, lease_owner = $1,
                   lease_expires_at = now() + ${ms("$4")}, started_at = coalesce(jobs.started_at, now())
              from next where jobs.id = next.id returning jobs.*)
          select ${JOB_COLUMNS} from j left join job_webhooks w on w.job_id = j.id order by j.created_at, j.id`,
-        [owner, kinds, limit, leaseMs],
+        [owner, kinds, limit, leaseMs, maxRunningPerLab],
       );
       for (const row of rows) {
         // started_at = now() only on the first start: a re-claim after a crash is not announced again.
@@ -67,7 +93,11 @@ export class JobLeases {
     return stateOf(row);
   }
 
-  /** Records progress (0..1) and renews the lease; announces it at most every PROGRESS_EVENT_INTERVAL_MS. */
+  /**
+   * Records progress (0..1) and renews the lease; announces it at most every PROGRESS_EVENT_INTERVAL_MS.
+   * Progress never goes back: an attempt after a re-claim that starts over reports less than its
+   * predecessor reached, and the job keeps the furthest point (and its message) until it passes it.
+   */
   async progress(
     lease: Lease,
     fraction: number,
@@ -79,9 +109,11 @@ export class JobLeases {
       const [row] = await tx.query<JobRow & { announce: boolean }>(
         `with old as (select j.id, j.progress, j.progress_message, j.progress_event_at from jobs j
                        where ${OWNED} for update),
-              j as (update jobs set progress = $4, progress_message = $5, lease_expires_at = now() + ${ms("$6")},
+              j as (update jobs set progress = greatest(old.progress, $4),
+                      progress_message = case when $4 >= old.progress then $5 else old.progress_message end,
+                      lease_expires_at = now() + ${ms("$6")},
                       progress_event_at = case
-                        when (old.progress <> $4 or old.progress_message is distinct from $5)
+                        when ($4 > old.progress or ($4 = old.progress and old.progress_message is distinct from $5))
                          and (old.progress_event_at is null or old.progress_event_at <= now() - ${ms("$7")})
                         then now() else old.progress_event_at end
                       from old where jobs.id = old.id

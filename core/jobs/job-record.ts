@@ -24,6 +24,8 @@ export interface JobRow {
   lease_expires_at: Date | null;
   deadline: Date | null;
   cancel_requested: boolean;
+  /** Set when the inputs were too large for the row: `inputs` is then a stub (job-inputs.ts). */
+  inputs_blob: string | null;
   now: Date;
   webhook_url: string | null;
   webhook_events: WebhookEventType[] | null;
@@ -34,8 +36,11 @@ export interface JobRow {
 export const JOB_COLUMNS = `j.id, j.lab_id, j.kind, j.inputs, j.params, j.status, j.progress, j.progress_message,
   j.progress_event_at, j.created_at, (extract(epoch from j.created_at) * 1000000)::int8 as created_us,
   j.started_at, j.completed_at, j.outputs, j.error, j.attempts, j.max_attempts, j.lease_owner,
-  j.lease_expires_at, j.deadline, j.cancel_requested, now() as now,
+  j.lease_expires_at, j.deadline, j.cancel_requested, j.inputs_blob, now() as now,
   w.url as webhook_url, w.events as webhook_events, w.disabled_at as webhook_disabled_at`;
+
+/** The same without the inputs (up to 64 KiB inline), for listings and watchers that never show them. */
+export const JOB_COLUMNS_WITHOUT_INPUTS = JOB_COLUMNS.replace("j.inputs,", "null as inputs,");
 
 export const JOB_FROM = "jobs j left join job_webhooks w on w.job_id = j.id";
 

@@ -3,8 +3,10 @@ import os from "node:os";
 import { ApiError, ERROR_CODES, type Problem, problemOf } from "../contracts/errors.ts";
 import type { JobRecord } from "../contracts/jobs.ts";
 import type { Database } from "../db/database.ts";
+import type { BlobStore } from "../storage/blob-store.ts";
 import { startClaimLoop } from "./claim-loop.ts";
 import { IdempotencyStore } from "./idempotency.ts";
+import { loadJobInputs } from "./job-inputs.ts";
 import { JobLeases, type Lease, type LeaseState } from "./job-leases.ts";
 import { type JobRow, toJobRecord } from "./job-record.ts";
 import { JOBS_CHANNEL } from "./job-store.ts";
@@ -24,9 +26,13 @@ export type JobHandler = (job: JobRecord, ctx: JobContext) => Promise<unknown>;
 
 export interface JobWorkerOptions {
   db: Database;
+  /** Where large inputs live (job-inputs.ts); the same store the API's JobStore writes them to. */
+  blobs?: BlobStore;
   handlers: Record<string, JobHandler>;
   /** Jobs run at once by this worker. */
   concurrency?: number;
+  /** Jobs of one lab running at once over every worker; unset: no cap. */
+  maxRunningPerLab?: number;
   /** How long a claim lasts without a heartbeat; a worker that dies is replaced after this. */
   leaseMs?: number;
   /** Polling interval, the fallback when no NOTIFY arrives (and how often dead workers' jobs are swept). */
@@ -87,7 +93,8 @@ export async function startJobWorker(options: JobWorkerOptions): Promise<JobWork
     };
     running.set(row.id, { lease, stopWith });
     try {
-      const outputs = await handlers[row.kind]!(toJobRecord(row), ctx);
+      const job = { ...toJobRecord(row), inputs: await loadJobInputs(options.blobs, row) };
+      const outputs = await handlers[row.kind]!(job, ctx);
       clearInterval(heartbeat);
       if (current() === "held") await leases.succeed(lease, outputs);
       else if (current() === "cancel_requested") await leases.markCanceled(lease);
@@ -133,7 +140,7 @@ export async function startJobWorker(options: JobWorkerOptions): Promise<JobWork
         lastPrune = Date.now();
         await idempotency.prune();
       }
-      return leases.claim(id, kinds, free, leaseMs);
+      return leases.claim(id, kinds, free, leaseMs, options.maxRunningPerLab ?? null);
     },
     handle: run,
   });

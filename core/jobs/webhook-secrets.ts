@@ -1,5 +1,5 @@
 import type { WebhookSecretRecord } from "../contracts/jobs.ts";
-import type { Database } from "../db/database.ts";
+import type { Database, Sql } from "../db/database.ts";
 import { newWebhookSecret } from "./webhook-signing.ts";
 
 /** How long a rotated-out secret keeps signing deliveries, so receivers can switch without a gap. */
@@ -11,22 +11,13 @@ interface SecretRow {
   expires_at: Date | null;
 }
 
-/** Per-lab webhook signing secrets: one current, plus rotated-out ones until their grace period ends. */
+/** Per-lab webhook signing secrets: one current, plus the rotated-out one until its grace period ends. */
 export class WebhookSecretStore {
   constructor(private readonly db: Database) {}
 
-  /** The lab's current secret and the rotated-out ones still valid, creating the first secret on first use. */
+  /** The lab's current secret and the rotated-out one still valid, creating the first secret on first use. */
   async get(labId: string): Promise<WebhookSecretRecord> {
-    const rows = await this.validSecrets(labId);
-    const [current, ...previous] = rows;
-    return {
-      secret: current!.secret,
-      created_at: current!.created_at.toISOString(),
-      previous: previous.map((r) => ({
-        created_at: r.created_at.toISOString(),
-        expires_at: r.expires_at!.toISOString(),
-      })),
-    };
+    return toRecord(await this.validSecrets(labId));
   }
 
   /** Every secret that signs a delivery now: the current one first, then those in their grace period. */
@@ -34,9 +25,15 @@ export class WebhookSecretStore {
     return (await this.validSecrets(labId)).map((r) => r.secret);
   }
 
-  /** Makes a new current secret; the old one keeps signing (and verifying) for `graceMs`. */
+  /**
+   * Makes a new current secret; the old one keeps signing (and verifying) for `graceMs`. One previous
+   * secret is kept: rotating again ends the older one's grace period. Rotations of one lab queue on its
+   * labs row, so concurrent ones each succeed in turn instead of colliding on the current-secret index.
+   */
   async rotate(labId: string, graceMs = DEFAULT_ROTATION_GRACE_MS): Promise<WebhookSecretRecord> {
-    await this.db.transaction(async (tx) => {
+    return this.db.transaction(async (tx) => {
+      await tx.query("select 1 from labs where id = $1 for update", [labId]);
+      await tx.query("delete from webhook_secrets where lab_id = $1 and expires_at is not null", [labId]);
       await tx.query(
         `update webhook_secrets set expires_at = now() + $2 * interval '1 millisecond'
           where lab_id = $1 and expires_at is null`,
@@ -46,19 +43,12 @@ export class WebhookSecretStore {
         labId,
         newWebhookSecret(),
       ]);
+      return toRecord(await selectValid(tx, labId));
     });
-    return this.get(labId);
   }
 
   private async validSecrets(labId: string): Promise<SecretRow[]> {
-    const select = () =>
-      this.db.query<SecretRow>(
-        `select secret, created_at, expires_at from webhook_secrets
-          where lab_id = $1 and (expires_at is null or expires_at > now())
-          order by expires_at desc nulls first`,
-        [labId],
-      );
-    const rows = await select();
+    const rows = await selectValid(this.db, labId);
     if (rows[0]?.expires_at === null) return rows;
     // First use: the partial unique index makes concurrent first uses agree on one secret.
     await this.db.query(
@@ -66,6 +56,25 @@ export class WebhookSecretStore {
         on conflict (lab_id) where expires_at is null do nothing`,
       [labId, newWebhookSecret()],
     );
-    return select();
+    return selectValid(this.db, labId);
   }
+}
+
+const selectValid = (sql: Sql, labId: string) =>
+  sql.query<SecretRow>(
+    `select secret, created_at, expires_at from webhook_secrets
+      where lab_id = $1 and (expires_at is null or expires_at > now())
+      order by expires_at desc nulls first`,
+    [labId],
+  );
+
+function toRecord([current, ...previous]: SecretRow[]): WebhookSecretRecord {
+  return {
+    secret: current!.secret,
+    created_at: current!.created_at.toISOString(),
+    previous: previous.map((r) => ({
+      created_at: r.created_at.toISOString(),
+      expires_at: r.expires_at!.toISOString(),
+    })),
+  };
 }

@@ -28,6 +28,20 @@ const REFUSED = [
   "http://[::]/hook",
   "http://224.0.0.1/hook",
   "http://localhost/hook",
+  // IPv6 forms that carry a private or metadata IPv4 address.
+  "http://[::127.0.0.1]/hook",
+  "http://[::7f00:1]/hook",
+  "http://[::a9fe:a9fe]/hook",
+  "http://[::10.0.0.1]/hook",
+  "http://[::ffff:0:7f00:1]/hook",
+  "http://[64:ff9b::7f00:1]/hook",
+  "http://[64:ff9b:1::a00:1]/hook",
+  "http://[2002:7f00:1::]/hook",
+  "http://[2002:a9fe:a9fe::1]/hook",
+  // ECS task credentials and EKS Pod Identity.
+  "http://169.254.170.2/v2/credentials",
+  "http://169.254.170.23/v1/credentials",
+  "http://[fd00:ec2::23]/",
 ];
 
 describe("webhook URL guard", () => {
@@ -78,9 +92,25 @@ describe("webhook URL guard", () => {
       address: "127.0.0.1",
     });
     await expect(checkWebhookUrl("http://[::ffff:10.0.0.1]/hook", embedded)).resolves.toBeTruthy();
-    await expect(checkWebhookUrl("http://169.254.169.254/", embedded)).rejects.toMatchObject({
-      code: "webhook_url_refused",
-    });
+    for (const url of [
+      "http://169.254.169.254/",
+      "http://169.254.170.2/v2/credentials",
+      "http://169.254.170.23/v1/credentials",
+      "http://[fd00:ec2::23]/",
+      "http://[::a9fe:a9fe]/",
+      "http://[::ffff:169.254.170.2]/",
+      "http://[64:ff9b::a9fe:aa02]/",
+    ]) {
+      await expect(checkWebhookUrl(url, embedded), url).rejects.toMatchObject({
+        code: "webhook_url_refused",
+      });
+    }
+  });
+
+  it("still accepts public IPv6 addresses", async () => {
+    for (const url of ["https://[2606:4700:4700::1111]/hook", "https://[2a00:1450:4001:82a::200e]/hook"]) {
+      await expect(checkWebhookUrl(url, strict), url).resolves.toMatchObject({ family: 6 });
+    }
   });
 });
 
@@ -117,6 +147,7 @@ describe.each(databaseBackends)("webhook URL guard at creation and delivery: $na
       `http://10.0.0.1:${port}/hooks`,
       `http://[::1]:${port}/hooks`,
       `http://[::ffff:127.0.0.1]:${port}/hooks`,
+      `http://[::127.0.0.1]:${port}/hooks`,
     ];
     const jobIds: string[] = [];
     for (const url of urls) {

@@ -74,7 +74,12 @@ export interface VectorIndex {
   delete(ids: readonly PointId[]): Promise<void>;
   /** Makes every acknowledged write durable (embedded: writes the index files; Qdrant: a no-op, writes wait). */
   flush(): Promise<void>;
-  /** Flushes and releases memory and file handles. */
+  /**
+   * Merges what flushes appended into one searchable unit; resolves to whether there was work
+   * (embedded: folds segments into one; Qdrant optimises by itself and has no such call).
+   */
+  compact?(): Promise<boolean>;
+  /** Makes writes durable; a store's shared, served index stays open until the store closes. */
   close(): Promise<void>;
 }
 

@@ -15,9 +15,18 @@ export async function withIndex<T>(
   }
 }
 
-/** Fails fast with index_not_found, before any model work is spent on a query for a missing index. */
+/**
+ * Fails fast with index_not_found, before any model work is spent on a query for a missing index.
+ * Opens the one index rather than listing all: a served embedded index is already open.
+ */
 export async function assertIndexExists(store: VectorStore, name: string): Promise<void> {
-  if (!(await store.list()).some((index) => index.name === name)) {
-    throw new ApiError("index_not_found", `There is no index named "${name}". GET /v1/indexes lists them.`);
+  try {
+    await withIndex(store, name, async () => {});
+  } catch (error) {
+    // A name no index could have (embedded stores check the characters) is simply not there.
+    if (error instanceof ApiError && (error.code === "index_not_found" || error.code === "invalid_request")) {
+      throw new ApiError("index_not_found", `There is no index named "${name}". GET /v1/indexes lists them.`);
+    }
+    throw error;
   }
 }

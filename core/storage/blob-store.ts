@@ -1,4 +1,13 @@
-import type { Readable } from "node:stream";
+import { Readable } from "node:stream";
+import type { ReadableStream as NodeWebStream } from "node:stream/web";
+
+/** What `put` stores: a Node or Web stream (e.g. an HTTP request's body), or bytes in hand. */
+export type BlobBody = Readable | ReadableStream<Uint8Array> | Uint8Array | string;
+
+/** A Web stream as the Node stream the adapters write from; other bodies as they are. */
+export function nodeBody(body: BlobBody): Readable | Uint8Array | string {
+  return body instanceof ReadableStream ? Readable.fromWeb(body as NodeWebStream<Uint8Array>) : body;
+}
 
 export interface BlobHead {
   key: string;
@@ -22,11 +31,7 @@ export interface PresignedRequest {
  */
 export interface BlobStore {
   readonly kind: "file" | "s3";
-  put(
-    key: string,
-    body: Readable | Uint8Array | string,
-    options?: { contentType?: string; size?: number },
-  ): Promise<BlobHead>;
+  put(key: string, body: BlobBody, options?: { contentType?: string; size?: number }): Promise<BlobHead>;
   /** The object's bytes as a stream; `range` is inclusive (as in HTTP Range). Throws ApiError not_found. */
   get(key: string, range?: { start: number; end: number }): Promise<Readable>;
   /** null when there is no such object. */

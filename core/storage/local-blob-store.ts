@@ -17,7 +17,13 @@ import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { ApiError } from "../contracts/errors.ts";
 import { assertValidKey, assertValidPrefix } from "./blob-keys.ts";
-import type { BlobHead, BlobStore, PresignedRequest } from "./blob-store.ts";
+import {
+  type BlobBody,
+  type BlobHead,
+  type BlobStore,
+  nodeBody,
+  type PresignedRequest,
+} from "./blob-store.ts";
 import { assertValidRange, type ByteRange, rangeNotSatisfiable } from "./byte-range.ts";
 import { withDeclaredSize } from "./declared-size.ts";
 import { signLocalUrl } from "./local-presigned-url.ts";
@@ -42,6 +48,10 @@ interface Sidecar {
   etag: string;
   contentType?: string;
 }
+
+// Labs' files are human-subjects data: readable by the service's own user only.
+const PRIVATE_FILE = 0o600;
+const PRIVATE_FOLDER = 0o700;
 
 const isCode = (error: unknown, ...codes: string[]) =>
   codes.includes((error as NodeJS.ErrnoException)?.code ?? "");
@@ -78,24 +88,34 @@ export class LocalBlobStore implements BlobStore {
     return path.join(this.#objects, ...key.split("/"));
   }
 
+  /**
+   * The file holding a blob's bytes, for readers that need random access on this machine (no copy).
+   * Writes replace the file by rename, so a reader that has it open keeps the version it opened.
+   */
+  filePath(key: string): string {
+    assertValidKey(key);
+    return this.#objectPath(key);
+  }
+
   #metaPath(key: string): string {
     return `${path.join(this.#meta, ...key.split("/"))}.json`;
   }
 
   async put(
     key: string,
-    body: Readable | Uint8Array | string,
+    received: BlobBody,
     options: { contentType?: string; size?: number } = {},
   ): Promise<BlobHead> {
     assertValidKey(key);
-    await mkdir(this.#tmp, { recursive: true });
+    const body = nodeBody(received);
+    await mkdir(this.#tmp, { recursive: true, mode: PRIVATE_FOLDER });
     const tmpName = randomBytes(12).toString("hex");
     const dataTmp = path.join(this.#tmp, `${tmpName}.data`);
     const metaTmp = path.join(this.#tmp, `${tmpName}.json`);
     try {
       const { etag, ino } = await this.#writeData(dataTmp, body, options.size);
       const sidecar: Sidecar = { ino, etag, contentType: options.contentType };
-      await writeFile(metaTmp, JSON.stringify(sidecar), { flag: "wx", flush: true });
+      await writeFile(metaTmp, JSON.stringify(sidecar), { flag: "wx", flush: true, mode: PRIVATE_FILE });
       await this.#moveIntoPlace(key, dataTmp, this.#objectPath(key));
       await this.#moveIntoPlace(key, metaTmp, this.#metaPath(key));
     } finally {
@@ -123,7 +143,7 @@ export class LocalBlobStore implements BlobStore {
     await pipeline(
       withDeclaredSize(source, declaredSize),
       hashing,
-      createWriteStream(file, { flags: "wx", flush: true }),
+      createWriteStream(file, { flags: "wx", flush: true, mode: PRIVATE_FILE }),
     );
     const { ino } = await stat(file, { bigint: true });
     return { etag: `"${md5.digest("hex")}"`, ino: String(ino) };
@@ -133,7 +153,7 @@ export class LocalBlobStore implements BlobStore {
   async #moveIntoPlace(key: string, from: string, to: string): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       try {
-        await mkdir(path.dirname(to), { recursive: true });
+        await mkdir(path.dirname(to), { recursive: true, mode: PRIVATE_FOLDER });
         await rename(from, to);
         return;
       } catch (error) {

@@ -12,7 +12,13 @@ import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import type { AwsCredentialIdentity } from "@aws-sdk/types";
 import { ApiError } from "../contracts/errors.ts";
 import { assertValidKey, assertValidPrefix } from "./blob-keys.ts";
-import type { BlobHead, BlobStore, PresignedRequest } from "./blob-store.ts";
+import {
+  type BlobBody,
+  type BlobHead,
+  type BlobStore,
+  nodeBody,
+  type PresignedRequest,
+} from "./blob-store.ts";
 import { assertValidRange, type ByteRange } from "./byte-range.ts";
 import { withDeclaredSize } from "./declared-size.ts";
 import { assertValidExpiry, assertValidMaxBytes, attachmentDisposition } from "./presign-options.ts";
@@ -70,10 +76,11 @@ export class S3BlobStore implements BlobStore {
 
   async put(
     key: string,
-    body: Readable | Uint8Array | string,
+    received: BlobBody,
     options: { contentType?: string; size?: number } = {},
   ): Promise<BlobHead> {
     assertValidKey(key);
+    const body = nodeBody(received);
     try {
       if (body instanceof Readable) {
         const upload = new Upload({

@@ -26,12 +26,27 @@ async function withBetaFile<T>(
   upload: UploadRecord,
   read: ReadOptions,
   maxDecodedBytes: number,
-  use: (file: BetaFile) => Promise<T>,
+  use: (file: BetaFile, etag: string | undefined) => Promise<T>,
 ): Promise<T> {
-  if (!(await blobs.head(upload.blobKey))) {
+  const head = await blobs.head(upload.blobKey);
+  if (!head) {
     throw new ApiError(
       "upload_not_ready",
       `Nothing was uploaded for ${upload.id} yet: PUT the file to its upload URL first.`,
+    );
+  }
+  if (head.size !== upload.size) {
+    throw new ApiError(
+      "invalid_file",
+      `Upload ${upload.id} was declared as ${upload.size} bytes but ${head.size} arrived. Create a new upload with the file's exact size.`,
+      { fields: { declared_size: upload.size, received_size: head.size } },
+    );
+  }
+  // Bytes written after `complete` (an S3 URL cannot be revoked) must not silently change what is read.
+  if (upload.summary?.etag && head.etag && upload.summary.etag !== head.etag) {
+    throw new ApiError(
+      "conflict",
+      `The file of upload ${upload.id} changed after it was completed; its summary no longer describes it. Create a new upload.`,
     );
   }
   return withLocalCopy(blobs, upload.blobKey, async (path) => {
@@ -44,7 +59,7 @@ async function withBetaFile<T>(
       limits: { maxDecodedBytes },
     });
     try {
-      return await use(file);
+      return await use(file, head.etag);
     } finally {
       await file.close();
     }
@@ -62,7 +77,7 @@ export async function inspectUpload(
   model: { id: string; space: InputSpace } | undefined,
   maxDecodedBytes: number,
 ): Promise<{ summary: UploadSummary; session?: SessionStatistics }> {
-  return withBetaFile(blobs, upload, read, maxDecodedBytes, async (file) => {
+  return withBetaFile(blobs, upload, read, maxDecodedBytes, async (file, etag) => {
     const stats = await summarizeBetas(file);
     const summary: UploadSummary = {
       format: file.format,
@@ -82,6 +97,7 @@ export async function inspectUpload(
         infinite_count: stats.infinite_count,
       },
       read: { ...read, layout: file.layout },
+      etag,
     };
     if (!model) return { summary };
     const matrix = await extractMaskedVoxels(file, model.space);

@@ -20,6 +20,8 @@ export interface UploadSummary {
   model?: string;
   /** How to read the file again (dataset, layout, raw shape) exactly as it was inspected. */
   read: { dataset?: string; layout?: string; raw_shape?: number[] };
+  /** The blob's etag when it was inspected: later reads refuse a file that changed since. */
+  etag?: string;
 }
 
 export interface UploadRecord {
@@ -29,7 +31,7 @@ export interface UploadRecord {
   size: number;
   contentType: string | null;
   blobKey: string;
-  status: "pending" | "ready";
+  status: "pending" | "ready" | "deleted";
   summary: UploadSummary | null;
   createdAt: Date;
   completedAt: Date | null;
@@ -43,7 +45,7 @@ interface Row {
   size: number;
   content_type: string | null;
   blob_key: string;
-  status: "pending" | "ready";
+  status: "pending" | "ready" | "deleted";
   summary: UploadSummary | null;
   created_at: Date;
   completed_at: Date | null;
@@ -74,7 +76,10 @@ const toRecord = (r: Row): UploadRecord => ({
   expiresAt: r.expires_at,
 });
 
-/** Upload records; every query is scoped to the owning lab, and an expired upload no longer exists. */
+/**
+ * Upload records; every query is scoped to the owning lab, and an expired or deleted upload no longer
+ * exists. A deleted one stays as a tombstone until its PUT URL expires (see `delete`).
+ */
 export class UploadStore {
   constructor(private readonly db: Sql) {}
 
@@ -82,21 +87,23 @@ export class UploadStore {
     labId: string,
     file: { filename: string; size: number; contentType?: string },
     ttlHours: number,
+    putUrlTtlSeconds: number,
   ): Promise<UploadRecord> {
     const id = newId("upl");
     // The lab's own prefix keeps one lab's objects apart from another's in the bucket too.
     const blobKey = `uploads/${labId}/${id}`;
     const [row] = await this.db.query<Row>(
-      `insert into uploads (id, lab_id, filename, size, content_type, blob_key, expires_at)
-       values ($1, $2, $3, $4, $5, $6, now() + make_interval(hours => $7)) returning *`,
-      [id, labId, file.filename, file.size, file.contentType ?? null, blobKey, ttlHours],
+      `insert into uploads (id, lab_id, filename, size, content_type, blob_key, expires_at, put_url_expires_at)
+       values ($1, $2, $3, $4, $5, $6, now() + make_interval(hours => $7), now() + make_interval(secs => $8))
+       returning *`,
+      [id, labId, file.filename, file.size, file.contentType ?? null, blobKey, ttlHours, putUrlTtlSeconds],
     );
     return toRecord(row!);
   }
 
   async get(labId: string, id: string): Promise<UploadRecord> {
     const [row] = await this.db.query<Row>(
-      "select * from uploads where id = $1 and lab_id = $2 and expires_at > now()",
+      "select * from uploads where id = $1 and lab_id = $2 and expires_at > now() and status <> 'deleted'",
       [id, labId],
     );
     if (!row) throw new ApiError("not_found", `There is no upload ${id} (uploads expire; create a new one).`);
@@ -120,7 +127,7 @@ export class UploadStore {
     const [row] = await this.db.query<Row>(
       `with dropped as (delete from upload_session_stats where upload_id = $1)
        update uploads set status = 'ready', summary = $3, completed_at = now()
-        where id = $1 and lab_id = $2 and expires_at > now() returning *`,
+        where id = $1 and lab_id = $2 and expires_at > now() and status <> 'deleted' returning *`,
       [id, labId, JSON.stringify(summary)],
     );
     if (!row) throw new ApiError("not_found", `There is no upload ${id}.`);
@@ -159,12 +166,38 @@ export class UploadStore {
     );
   }
 
+  /**
+   * Deletes the upload: its record loses the filename and summary at once, and stays as a tombstone until
+   * the presigned PUT URL has expired, when the sweeper deletes the file key again; so bytes PUT after
+   * the delete (S3 cannot revoke a URL) are erased too. The caller deletes the file now.
+   */
   async delete(labId: string, id: string): Promise<UploadRecord> {
-    const [row] = await this.db.query<Row>("delete from uploads where id = $1 and lab_id = $2 returning *", [
-      id,
-      labId,
-    ]);
+    const [row] = await this.db.query<Row>(
+      `with dropped as (delete from upload_session_stats where upload_id = $1)
+       update uploads set status = 'deleted', filename = '', summary = null,
+              expires_at = greatest(now(), coalesce(put_url_expires_at, now()))
+        where id = $1 and lab_id = $2 and status <> 'deleted' and expires_at > now() returning *`,
+      [id, labId],
+    );
     if (!row) throw new ApiError("not_found", `There is no upload ${id}.`);
+    return toRecord(row);
+  }
+
+  /**
+   * The upload a presigned PUT writes to, which must still be waiting for its file: once complete (its
+   * summary describes these bytes) or deleted, the URL is dead.
+   */
+  async acceptingFile(blobKey: string): Promise<UploadRecord> {
+    const [row] = await this.db.query<Row>("select * from uploads where blob_key = $1", [blobKey]);
+    if (!row || row.status === "deleted" || row.expires_at <= new Date()) {
+      throw new ApiError("not_found", "The upload behind this URL was deleted or has expired.");
+    }
+    if (row.status !== "pending") {
+      throw new ApiError(
+        "conflict",
+        `Upload ${row.id} is complete, so its file can no longer change. Create a new upload for new data.`,
+      );
+    }
     return toRecord(row);
   }
 

@@ -37,7 +37,7 @@ export function streamJobEvents(
       let lastStatus: JobStatus | null = null;
       const watch = { signal: disconnected.signal, pollMs: options.pollMs };
       for await (const job of watchJob(jobs, labId, jobId, watch)) {
-        const { inputs: _inputs, ...data } = await presentJob(job, blobs, origin);
+        const data = await presentJob(job, blobs, origin);
         await stream.writeSSE({
           event: job.status === lastStatus ? "progress" : "status",
           id: String(++sequence),

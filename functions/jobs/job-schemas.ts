@@ -53,7 +53,11 @@ export type JobResource = z.infer<typeof JobResource>;
 
 export const JobListQuery = z.object(jobListQuerySchema.shape);
 
-export const JobList = z.object({ data: z.array(JobResource), next_cursor: z.string().nullable() });
+/** Jobs of a page come without their inputs (which can be megabytes); GET /v1/jobs/{id} has them. */
+export const JobList = z.object({
+  data: z.array(JobResource.omit({ inputs: true })),
+  next_cursor: z.string().nullable(),
+});
 
 export const WebhookDeliveryList = z.object({
   data: z.array(z.object(webhookDeliverySchema.shape).openapi("WebhookDelivery")),

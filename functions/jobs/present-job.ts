@@ -17,7 +17,11 @@ const storedFiles = z.record(
  * A job as the API returns it: the record, its `urls`, and any output files as signed GET URLs instead of
  * blob keys, so a client downloads them without an API key and never learns where they are stored.
  */
-export async function presentJob(job: JobRecord, blobs: BlobStore, origin: string): Promise<JobResource> {
+export async function presentJob<Job extends Omit<JobRecord, "inputs">>(
+  job: Job,
+  blobs: BlobStore,
+  origin: string,
+): Promise<Job & Pick<JobResource, "outputs" | "urls">> {
   return { ...job, outputs: await presentOutputs(job.outputs, blobs), urls: jobUrls(origin, job.id) };
 }
 

@@ -9,25 +9,26 @@ export const isTerminal = (status: JobStatus) => TERMINAL_JOB_STATUSES.includes(
 export const JOB_POLL_MS = 250;
 
 /**
- * Yields the job now, then again each time its status or progress changes, and returns after a terminal
- * state or when `signal` aborts. It polls the store: job changes are not all announced by NOTIFY, and
- * polling works the same on PGlite, PostgreSQL and Lambda.
+ * Yields the job (without its inputs) now, then again each time its status or progress changes, and
+ * returns after a terminal state or when `signal` aborts. Each poll reads only status and progress; the
+ * job itself is read again only when they changed. Polling, not NOTIFY: job changes are not all announced,
+ * and polling works the same on PGlite, PostgreSQL and Lambda.
  */
 export async function* watchJob(
   jobs: JobStore,
   labId: string,
   id: string,
   options: { signal: AbortSignal; pollMs?: number },
-): AsyncGenerator<JobRecord> {
+): AsyncGenerator<Omit<JobRecord, "inputs">> {
   let seen = "";
   while (!options.signal.aborted) {
-    const job = await jobs.get(labId, id);
-    const state = JSON.stringify([job.status, job.progress, job.progress_message]);
+    const now = await jobs.state(labId, id);
+    const state = JSON.stringify([now.status, now.progress, now.progress_message]);
     if (state !== seen) {
       seen = state;
-      yield job;
+      yield await jobs.getWithoutInputs(labId, id);
     }
-    if (isTerminal(job.status)) return;
+    if (isTerminal(now.status)) return;
     await abortableSleep(options.pollMs ?? JOB_POLL_MS, options.signal);
   }
 }

@@ -1,11 +1,12 @@
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DeferredInference } from "../../core/inference/deferred-inference.ts";
 import { createHarness, type Harness, TINY_MODEL } from "../../test/helpers/harness.ts";
 
 const lines: Record<string, unknown>[] = [];
+const log = pino({ level: "info" }, { write: (line: string) => lines.push(JSON.parse(line)) });
 let h: Harness;
 beforeAll(async () => {
-  const log = pino({ level: "info" }, { write: (line: string) => lines.push(JSON.parse(line)) });
   h = await createHarness(() => ({ log }));
 });
 afterAll(() => h.close());
@@ -39,5 +40,22 @@ describe("access log", () => {
       route: "unmatched",
       status: 404,
     });
+  });
+
+  it("logs a warm-up 503 (models still loading) as info, not as an error", async () => {
+    const warming = await createHarness(() => ({
+      log,
+      inference: new DeferredInference(new Promise(() => {})),
+    }));
+    try {
+      const key = await warming.keyFor("lab-warming");
+      const res = await warming.request("/v1/models", { key, headers: { "x-request-id": "trace-log-3" } });
+      expect(res.status).toBe(503);
+      expect(((await res.json()) as { code: string }).code).toBe("not_ready");
+      const logged = lines.filter((l) => l.request_id === "trace-log-3");
+      expect(logged).toEqual([expect.objectContaining({ msg: "request", status: 503, level: 30 })]);
+    } finally {
+      await warming.close();
+    }
   });
 });

@@ -9,14 +9,16 @@ import type { AppEnv } from "../env.ts";
 export function accessLog(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const started = performance.now();
-    const { log: rootLog, metrics } = c.var.services;
-    c.set("log", rootLog.child({ request_id: c.var.requestId }));
+    // c.get, not c.var: Hono builds a fresh object of every variable on each c.var access.
+    const { log: rootLog, metrics } = c.get("services");
+    c.set("log", rootLog.child({ request_id: c.get("requestId") }));
     await next();
     const seconds = (performance.now() - started) / 1000;
     const route = routeLabel(c);
     metrics.observeRequest(c.req.method, route, c.res.status, seconds);
-    const level = c.res.status >= 500 ? "error" : "info";
-    c.var.log[level](
+    // 503 means "retry later" (models warming up, at capacity): expected, so not an error line.
+    const level = c.res.status >= 500 && c.res.status !== 503 ? "error" : "info";
+    c.get("log")[level](
       { method: c.req.method, route, status: c.res.status, ms: Math.round(seconds * 1e4) / 10 },
       "request",
     );

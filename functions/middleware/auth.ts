@@ -6,9 +6,14 @@ export function requireApiKey(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const header = c.req.header("authorization");
     const match = header?.match(/^Bearer\s+(\S+)$/i);
-    const lab = await c.var.services.apiKeys.authenticate(match?.[1]);
+    // c.get, not c.var: Hono builds a fresh object of every variable on each c.var access.
+    const lab = await c.get("services").apiKeys.authenticate(match?.[1]);
     c.set("lab", lab);
-    c.set("log", c.var.log.child({ lab_id: lab.id }));
+    // The access log gave this request its own child logger: adding the lab to it costs a fifth of
+    // a child of that child. A request without one (the root logger) still gets a child.
+    const log = c.get("log");
+    if (log === c.get("services").log) c.set("log", log.child({ lab_id: lab.id }));
+    else log.setBindings({ lab_id: lab.id });
     await next();
   };
 }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createHarness, type Harness } from "../../test/helpers/harness.ts";
+import { createHarness, type Harness, TINY_MODEL } from "../../test/helpers/harness.ts";
 
 let h: Harness;
 let key: string;
@@ -78,5 +78,71 @@ describe("Idempotency-Key on POST /v1/uploads", () => {
     const res = await createUpload({ filename: "long.npy", size: 5 }, "k".repeat(256));
     expect(res.status).toBe(400);
     expect(await res.json()).toMatchObject({ code: "invalid_request" });
+  });
+});
+
+describe("Idempotency-Key on every POST, synchronous ones too", () => {
+  const post = (path: string, body: unknown, idempotencyKey: string) =>
+    h.request(path, {
+      method: "POST",
+      key,
+      headers: { "content-type": "application/json", "idempotency-key": idempotencyKey },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  const betas = (v: number) => ({ model: TINY_MODEL, betas: { values: [Array(40).fill(v)] } });
+
+  it("replays a synchronous embedding and refuses another body under its key", async () => {
+    const first = await post("/v1/embeddings", betas(0.5), "embed-sync");
+    expect(first.status).toBe(200);
+    const again = await post("/v1/embeddings", betas(0.5), "embed-sync");
+    expect(again.status).toBe(200);
+    expect(again.headers.get("idempotent-replayed")).toBe("true");
+    expect(await again.json()).toEqual(await first.json());
+    const other = await post("/v1/embeddings", betas(0.25), "embed-sync");
+    expect(other.status).toBe(422);
+    expect(await other.json()).toMatchObject({ code: "idempotency_key_reused" });
+  });
+
+  it("replays an .npy answer byte for byte", async () => {
+    const npy = (k: string) =>
+      h.request("/v1/embeddings", {
+        method: "POST",
+        key,
+        headers: { "content-type": "application/json", accept: "application/x-npy", "idempotency-key": k },
+        body: JSON.stringify(betas(0.75)),
+      });
+    const first = await npy("embed-npy");
+    const again = await npy("embed-npy");
+    expect(again.headers.get("idempotent-replayed")).toBe("true");
+    expect(again.headers.get("content-type")).toBe(first.headers.get("content-type"));
+    expect(new Uint8Array(await again.arrayBuffer())).toEqual(new Uint8Array(await first.arrayBuffer()));
+  });
+
+  it("rotates the webhook secret once for a retried rotation", async () => {
+    const first = (await (await post("/v1/webhooks/secret/rotate", undefined, "rotate-once")).json()) as {
+      secret: string;
+    };
+    const again = await post("/v1/webhooks/secret/rotate", undefined, "rotate-once");
+    expect(again.headers.get("idempotent-replayed")).toBe("true");
+    expect(((await again.json()) as { secret: string }).secret).toBe(first.secret);
+    const current = (await (await h.request("/v1/webhooks/secret", { key })).json()) as { secret: string };
+    expect(current.secret).toBe(first.secret);
+  });
+
+  it("replays a refused request's 4xx instead of running it again", async () => {
+    const first = await post(
+      "/v1/embeddings",
+      { model: "no-such-model", betas: { values: [[1]] } },
+      "bad-once",
+    );
+    expect(first.status).toBe(404);
+    const again = await post(
+      "/v1/embeddings",
+      { model: "no-such-model", betas: { values: [[1]] } },
+      "bad-once",
+    );
+    expect(again.status).toBe(404);
+    expect(again.headers.get("idempotent-replayed")).toBe("true");
+    expect(await again.json()).toEqual(await first.json());
   });
 });

@@ -14,6 +14,7 @@ export function presentModel(model: ModelDescription, origin: string) {
       training: model.input.training ?? null,
     },
     outputs: model.outputs,
+    capabilities: model.capabilities,
     // Uploads hold whole sessions, so their own statistics z-score them; a few inline trials cannot.
     preprocessing_defaults: {
       scale: "auto" as const,

@@ -1,5 +1,3 @@
-import { Readable } from "node:stream";
-import type { ReadableStream as NodeWebStream } from "node:stream/web";
 import { ApiError } from "../../core/contracts/errors.ts";
 import type { App } from "../env.ts";
 import type { AppServices } from "../services.ts";
@@ -15,16 +13,21 @@ import { LOCAL_BLOB_PATH as BLOB_ROUTE_PREFIX } from "../../core/storage/local-p
 export function registerBlobs(app: App): void {
   app.put(`${BLOB_ROUTE_PREFIX}*`, async (c) => {
     const grant = verify(c.var.services, "PUT", c.req.url);
+    // Only an upload still waiting for its file takes bytes: a URL is dead once complete or deleted.
+    const upload = await c.var.services.uploads.acceptingFile(grant.key);
     const declared = Number(c.req.header("content-length") ?? Number.NaN);
     if (grant.maxBytes !== undefined && declared > grant.maxBytes) {
       throw tooLarge(grant.maxBytes);
     }
+    if (!Number.isNaN(declared) && declared !== upload.size) throw wrongSize(upload.size, declared);
     const body = c.req.raw.body;
     if (!body) throw new ApiError("invalid_request", "Send the file's bytes as the PUT body.");
     const counted = body.pipeThrough(byteLimit(grant.maxBytes));
-    const head = await c.var.services.blobs.put(grant.key, Readable.fromWeb(counted as NodeWebStream), {
+    const head = await c.var.services.blobs.put(grant.key, counted, {
       contentType: grant.contentType ?? c.req.header("content-type"),
+      size: upload.size,
     });
+    await recordAccess(c.var.services, "blob.put", grant.key, c.get("requestId"));
     return c.body(null, 200, head.etag ? { etag: head.etag } : {});
   });
 
@@ -33,11 +36,30 @@ export function registerBlobs(app: App): void {
     const head = await c.var.services.blobs.head(grant.key);
     if (!head) throw new ApiError("not_found", "The object behind this URL no longer exists.");
     const stream = await c.var.services.blobs.get(grant.key);
-    return c.body(Readable.toWeb(stream) as ReadableStream, 200, {
+    await recordAccess(c.var.services, "blob.get", grant.key, c.get("requestId"));
+    return c.body(ReadableStream.from<Uint8Array>(stream), 200, {
       "content-type": head.contentType ?? "application/octet-stream",
       "content-length": String(head.size),
       ...(grant.contentDisposition ? { "content-disposition": grant.contentDisposition } : {}),
     });
+  });
+}
+
+/**
+ * Audits a presigned access: the lab is the key's second segment (`uploads/<lab>/…`, `outputs/<lab>/…`,
+ * `jobs/<lab>/…`), and there is no API key, only the signature.
+ */
+async function recordAccess(services: AppServices, action: string, key: string, requestId?: string) {
+  const labId = key.split("/")[1];
+  if (!labId?.startsWith("lab_")) return; // not a lab's file (model bundles, indexes)
+  await services.audit.record({
+    labId,
+    keyId: null,
+    action,
+    resourceType: "blob",
+    resourceId: key,
+    status: 200,
+    requestId: requestId ?? null,
   });
 }
 
@@ -51,6 +73,13 @@ const tooLarge = (maxBytes: number) =>
   new ApiError("payload_too_large", `This upload URL accepts at most ${maxBytes} bytes.`, {
     fields: { limit_bytes: maxBytes },
   });
+
+const wrongSize = (size: number, sent: number) =>
+  new ApiError(
+    "invalid_request",
+    `This upload was declared as ${size} bytes; send exactly that many (Content-Length: ${sent}).`,
+    { fields: { declared_size: size } },
+  );
 
 /** Passes bytes through, failing the stream once more than `maxBytes` have gone by. */
 function byteLimit(maxBytes: number | undefined): TransformStream<Uint8Array, Uint8Array> {

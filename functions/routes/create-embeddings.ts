@@ -7,7 +7,7 @@ import { embedBetas } from "../../core/inference/embed-betas.ts";
 import type { EmbeddingOutput, Tensor } from "../../core/inference/inference.ts";
 import { planBetas } from "../../core/inference/plan-betas.ts";
 import type { App, AppEnv } from "../env.ts";
-import { parsePrefer } from "../jobs/prefer.ts";
+import { asksForJob } from "../jobs/asks-for-job.ts";
 import { respondWithJob } from "../jobs/respond-with-job.ts";
 import { limitBody } from "../middleware/body-limit.ts";
 import { acceptContentTypes } from "../middleware/content-type.ts";
@@ -125,7 +125,7 @@ export function registerCreateEmbeddings(app: App): void {
         `This body has ${plan.rows} trials; a synchronous call takes at most ${limits.syncMaxTrials}. Upload it and send {"betas": {"upload_id": ...}}: larger requests run as jobs.`,
       );
     }
-    if (large || parsePrefer(c.req.header("prefer")).respondAsync) {
+    if (large || asksForJob(c, request)) {
       const { source: _source, encoding: _encoding, npy: _npy, webhook, ...rest } = request;
       return respondWithJob(c, { kind: "embeddings", inputs: { ...rest, lab_id: c.var.lab.id }, webhook });
     }

@@ -8,8 +8,8 @@ import { retrieve } from "../../core/inference/retrieve.ts";
 import type { PayloadFilter } from "../../core/search/vector-index.ts";
 import { assertIndexExists } from "../../core/search/with-index.ts";
 import type { App } from "../env.ts";
+import { asksForJob } from "../jobs/asks-for-job.ts";
 import { JobResource, jobCreatedResponses } from "../jobs/job-schemas.ts";
-import { parsePrefer } from "../jobs/prefer.ts";
 import { respondWithJob } from "../jobs/respond-with-job.ts";
 import { limitBody } from "../middleware/body-limit.ts";
 import { acceptContentTypes } from "../middleware/content-type.ts";
@@ -65,7 +65,7 @@ export function registerCreateRetrieval(app: App): void {
       const betas = betasSourceOf(body.betas, limits.syncBodyBytes / 4);
       // Every check that needs no betas read happens here, so nothing wrong is queued.
       const plan = await planBetas(deps, c.var.lab.id, body.model!, betas, body.preprocessing);
-      if (plan.rows > limits.syncMaxTrials || parsePrefer(c.req.header("prefer")).respondAsync) {
+      if (plan.rows > limits.syncMaxTrials || asksForJob(c, body)) {
         const { embedding: _embedding, webhook, ...rest } = body;
         return respondWithJob(c, { kind: "retrievals", inputs: { ...rest, lab_id: c.var.lab.id }, webhook });
       }
@@ -82,6 +82,13 @@ export function registerCreateRetrieval(app: App): void {
         { maxTrials: limits.syncMaxTrials, signal: c.req.raw.signal },
       );
       return c.json({ index: body.index, model: body.model!, ...retrieved }, 200);
+    }
+    if (body.webhook) {
+      throw new ApiError(
+        "invalid_request",
+        "A webhook is sent only by a job, and a retrieval by `embedding` runs at once: drop `webhook`, " +
+          "or send `betas` with `model` to run it as a job.",
+      );
     }
     const vectorsOfQuery = rowsOf(decodeTensor(body.embedding!, { maxValues: limits.syncBodyBytes / 4 }));
     const retrieved = await retrieve(deps, c.var.lab.id, {

@@ -48,13 +48,14 @@ export function registerCreateUpload(app: App): void {
         { fields: { limit_bytes: limits.uploadMaxBytes } },
       );
     }
-    const created = await idempotent(c, body, async (tx) => {
+    const created = await idempotent(c, async (tx) => {
       // Inside an idempotent request the upload is written in the transaction that records the response.
       const store = tx ? new UploadStore(tx) : uploads;
       const upload = await store.create(
         c.var.lab.id,
         { ...body, contentType: body.content_type },
         limits.uploadTtlHours,
+        UPLOAD_URL_TTL_SECONDS,
       );
       const put = await blobs.presignPut(upload.blobKey, {
         expiresInSeconds: UPLOAD_URL_TTL_SECONDS,

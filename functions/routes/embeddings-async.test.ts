@@ -21,6 +21,7 @@ beforeAll(async () => {
   const { inference, uploads, blobs, vectors, limits } = h.services;
   worker = await startJobWorker({
     db: h.db,
+    blobs: h.services.blobs,
     handlers: batchJobHandlers({
       inference,
       uploads,
@@ -99,6 +100,51 @@ describe("POST /v1/embeddings as a job", () => {
       .toBe("succeeded");
   });
 
+  it("runs a synchronous-size request that names a webhook as a job, keeping the webhook", async () => {
+    const url = "http://127.0.0.1:9/embeddings-done";
+    const res = await post({ model: TINY_MODEL, betas: { values: rows(2) }, webhook: { url } });
+    expect(res.status).toBe(202);
+    const job = (await res.json()) as Job & { webhook: { url: string } | null };
+    expect(job.webhook?.url).toBe(url);
+    await expect
+      .poll(async () => ((await (await h.request(`/v1/jobs/${job.id}`, { key })).json()) as Job).status, {
+        timeout: 20_000,
+      })
+      .toBe("succeeded");
+  });
+
+  it("keeps large inline betas in the blob store, not the job's row, and runs on them", async () => {
+    const betas = { values: rows(300) }; // about 250 kB of JSON
+    const res = await post({ model: TINY_MODEL, betas });
+    expect(res.status).toBe(202);
+    const job = (await res.json()) as Job & { inputs: unknown };
+    expect(job.inputs).toMatchObject({ stored_in_blob: true, bytes: expect.any(Number) });
+    const [row] = await h.db.query<{ row_bytes: number; inputs_blob: string }>(
+      "select octet_length(inputs::text) as row_bytes, inputs_blob from jobs where id = $1",
+      [job.id],
+    );
+    expect(row!.row_bytes).toBeLessThan(200);
+    expect(row!.inputs_blob).toMatch(new RegExp(`^jobs/.+/${job.id}/inputs.json$`));
+    await expect
+      .poll(async () => ((await (await h.request(`/v1/jobs/${job.id}`, { key })).json()) as Job).status, {
+        timeout: 30_000,
+      })
+      .toBe("succeeded");
+    const done = (await (await h.request(`/v1/jobs/${job.id}`, { key })).json()) as Job;
+    expect(done.outputs.trials).toBe(300);
+    const npy = parseNpy(
+      Buffer.from(await (await h.app.request(done.outputs.files.retrieval!.url)).arrayBuffer()),
+    );
+    const sync = (await (
+      await post({ model: TINY_MODEL, betas: { values: rows(300).slice(0, 2) } })
+    ).json()) as {
+      outputs: { retrieval: { values: number[][][] } };
+    };
+    expect(Array.from(npy.data.subarray(0, 2 * 5 * 16))).toEqual(
+      Array.from(Float32Array.from(sync.outputs.retrieval.values.flat(2))),
+    );
+  });
+
   it("creates one job for repeated requests with one Idempotency-Key", async () => {
     const body = { model: TINY_MODEL, betas: { values: rows(2) } };
     const headers = { prefer: "respond-async", "idempotency-key": "embed-once" };
@@ -114,6 +160,65 @@ describe("POST /v1/embeddings as a job", () => {
     ).json()) as Job;
     const other = await h.keyFor("lab-async-other");
     expect((await h.request(`/v1/jobs/${job.id}`, { key: other })).status).toBe(404);
+  });
+});
+
+describe("erasing lab data", () => {
+  const listKeys = async (prefix: string) => {
+    const keys: string[] = [];
+    for await (const head of h.services.blobs.list(prefix)) keys.push(head.key);
+    return keys;
+  };
+
+  it("DELETE /v1/jobs/{id} erases a finished job's inputs blob, output files and record", async () => {
+    const res = await post({ model: TINY_MODEL, betas: { values: rows(300) } }, { prefer: "wait=30" });
+    const job = (await res.json()) as Job;
+    expect(job.status).toBe("succeeded");
+    const [row] = await h.db.query<{ lab_id: string; inputs_blob: string }>(
+      "select lab_id, inputs_blob from jobs where id = $1",
+      [job.id],
+    );
+    expect(await h.services.blobs.head(row!.inputs_blob)).not.toBeNull();
+    expect(await listKeys(`outputs/${row!.lab_id}/${job.id}/`)).not.toEqual([]);
+
+    expect((await h.request(`/v1/jobs/${job.id}`, { method: "DELETE", key })).status).toBe(204);
+    expect((await h.request(`/v1/jobs/${job.id}`, { key })).status).toBe(404);
+    expect(await h.services.blobs.head(row!.inputs_blob)).toBeNull();
+    expect(await listKeys(`outputs/${row!.lab_id}/${job.id}/`)).toEqual([]);
+    expect((await h.app.request(job.outputs.files.retrieval!.url)).status).toBe(404);
+    expect(await h.db.query("select 1 from webhook_events where job_id = $1", [job.id])).toEqual([]);
+  });
+
+  it("deleting an upload erases the jobs derived from it and their outputs, and keeps the rest", async () => {
+    const bytes = new Uint8Array(new Float32Array(rows(3).flat()).buffer);
+    const created = await h.request("/v1/uploads", {
+      method: "POST",
+      key,
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ filename: "session.raw", size: bytes.length }),
+    });
+    const { id, upload } = (await created.json()) as { id: string; upload: { url: string } };
+    await h.app.request(upload.url, { method: "PUT", body: bytes });
+    const completed = await h.request(`/v1/uploads/${id}/complete`, {
+      method: "POST",
+      key,
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ raw_shape: [3, 40] }),
+    });
+    expect(completed.status).toBe(200);
+    const derived = (await (
+      await post({ model: TINY_MODEL, betas: { upload_id: id } }, { prefer: "respond-async, wait=30" })
+    ).json()) as Job;
+    expect(derived.status).toBe("succeeded");
+    const unrelated = (await (
+      await post({ model: TINY_MODEL, betas: { values: rows(1) } }, { prefer: "respond-async, wait=30" })
+    ).json()) as Job;
+
+    expect((await h.request(`/v1/uploads/${id}`, { method: "DELETE", key })).status).toBe(204);
+    expect((await h.request(`/v1/jobs/${derived.id}`, { key })).status).toBe(404);
+    expect((await h.app.request(derived.outputs.files.retrieval!.url)).status).toBe(404);
+    expect((await h.request(`/v1/jobs/${unrelated.id}`, { key })).status).toBe(200);
+    expect((await h.app.request(unrelated.outputs.files.retrieval!.url)).status).toBe(200);
   });
 });
 
@@ -176,6 +281,31 @@ describe("POST /v1/retrievals as a job", () => {
     const file = await h.app.request(job.outputs.files.results!.url);
     const results = (await file.json()) as { results: { payload: { n: number } }[][] };
     expect(results.results.map((r) => r[0]!.payload.n)).toEqual([0, 1, 2]);
+
+    // A webhook makes a synchronous-size retrieval a job; where none can run, it is refused, not dropped.
+    const webhook = { url: "http://127.0.0.1:9/retrieval-done" };
+    const withHook = await h.request("/v1/retrievals", {
+      method: "POST",
+      key,
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        index: "async-images",
+        k: 1,
+        model: TINY_MODEL,
+        betas: { values: rows(1) },
+        webhook,
+      }),
+    });
+    expect(withHook.status).toBe(202);
+    expect(((await withHook.json()) as { webhook: { url: string } }).webhook.url).toBe(webhook.url);
+    const byEmbedding = await h.request("/v1/retrievals", {
+      method: "POST",
+      key,
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ index: "async-images", k: 1, embedding: { values: rows(1)[0] }, webhook }),
+    });
+    expect(byEmbedding.status).toBe(400);
+    expect(((await byEmbedding.json()) as { detail: string }).detail).toMatch(/webhook/);
   });
 });
 

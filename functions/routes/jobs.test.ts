@@ -57,6 +57,9 @@ describe("jobs: create, list, get, cancel", () => {
 
     const list = (await (await h.request("/v1/jobs", { key })).json()) as { data: JobResource[] };
     expect(list.data.map((j) => j.id)).toContain(job.id);
+    // A page of jobs never carries their inputs (they can be megabytes each); GET /v1/jobs/{id} does.
+    for (const listed of list.data) expect(listed).not.toHaveProperty("inputs");
+    expect(await (await getJob(job.id)).json()).toMatchObject({ inputs: { n: 1 } });
 
     const fetched = await getJob(job.id);
     expect(fetched.status).toBe(200);
@@ -69,6 +72,17 @@ describe("jobs: create, list, get, cancel", () => {
     const again = await h.request(`/v1/jobs/${job.id}/cancel`, { method: "POST", key });
     expect(again.status).toBe(200);
     expect(((await getJob(job.id).then((r) => r.json())) as JobResource).status).toBe("canceled");
+  });
+
+  it("erases a job only once it has stopped: 409 while queued, 204 after cancel, then 404", async () => {
+    const job = await createJob();
+    const refused = await h.request(`/v1/jobs/${job.id}`, { method: "DELETE", key });
+    expect(refused.status).toBe(409);
+    expect(((await refused.json()) as { detail: string }).detail).toMatch(/cancel/);
+    expect((await h.request(`/v1/jobs/${job.id}`, { method: "DELETE", key: otherKey })).status).toBe(404);
+    await h.request(`/v1/jobs/${job.id}/cancel`, { method: "POST", key });
+    expect((await h.request(`/v1/jobs/${job.id}`, { method: "DELETE", key })).status).toBe(204);
+    expect((await getJob(job.id)).status).toBe(404);
   });
 
   it("filters by status and pages newest first through next_cursor", async () => {

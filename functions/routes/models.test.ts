@@ -41,6 +41,12 @@ describe("GET /v1/models", () => {
           },
         },
         outputs: { backbone: { shape: [5, 16] }, retrieval: { shape: [5, 16] } },
+        capabilities: {
+          embeddings: true,
+          retrieval: true,
+          reconstruction: true,
+          missing_for_reconstruction: [],
+        },
       }),
     ]);
   });

@@ -41,6 +41,8 @@ async function upload(bytes: Uint8Array, filename: string, asKey = key) {
   return body.id;
 }
 
+const labId = async () => ((await (await h.request("/v1/lab", { key })).json()) as { id: string }).id;
+
 const complete = (id: string, options: object = {}, asKey = key) =>
   h.request(`/v1/uploads/${id}/complete`, { ...json(options), key: asKey });
 
@@ -189,6 +191,73 @@ describe("uploads: security", () => {
       expect(res.status).toBe(404);
     }
     expect((await h.request(`/v1/uploads/${id}`, { key })).status).toBe(200);
+  });
+
+  it("kills the presigned PUT URL once the upload is complete: the summarised bytes cannot change", async () => {
+    const created = (await (
+      await h.request("/v1/uploads", { ...json({ filename: "run1.raw", size: 16 }), key })
+    ).json()) as { id: string; upload: { url: string; headers: Record<string, string> } };
+    const put = (values: number[]) =>
+      h.app.request(created.upload.url, {
+        method: "PUT",
+        body: new Uint8Array(new Float32Array(values).buffer),
+        headers: created.upload.headers,
+      });
+    expect((await put([1, 2, 3, 4])).status).toBe(200);
+    expect((await put([5, 6, 7, 8])).status).toBe(200); // overwriting before complete is fine
+    expect((await complete(created.id, { raw_shape: [4] })).status).toBe(200);
+    const again = await put([9, 9, 9, 9]);
+    expect(again.status).toBe(409);
+    expect(((await again.json()) as { detail: string }).detail).toMatch(/complete/);
+    const stored = Buffer.concat(
+      await (await h.services.blobs.get(`uploads/${await labId()}/${created.id}`)).toArray(),
+    );
+    expect(Array.from(new Float32Array(stored.buffer, stored.byteOffset, 4))).toEqual([5, 6, 7, 8]);
+  });
+
+  it("refuses to read a completed upload whose file changed behind its summary (as an S3 URL could)", async () => {
+    const id = await upload(new Uint8Array(new Float32Array([1, 2, 3, 4]).buffer), "changed.raw");
+    expect((await complete(id, { raw_shape: [4] })).status).toBe(200);
+    await h.services.blobs.put(
+      `uploads/${await labId()}/${id}`,
+      new Uint8Array(new Float32Array([4, 3, 2, 1]).buffer),
+    );
+    const res = await h.request("/v1/embeddings", {
+      ...json({ model: TINY_MODEL, betas: { upload_id: id } }),
+      key,
+    });
+    expect(res.status).toBe(409);
+    expect(((await res.json()) as { detail: string }).detail).toMatch(/changed after it was completed/);
+  });
+
+  it("kills the presigned PUT URL once the upload is deleted: nothing reappears", async () => {
+    const created = (await (
+      await h.request("/v1/uploads", { ...json({ filename: "gone.raw", size: 3 }), key })
+    ).json()) as { id: string; upload: { url: string; headers: Record<string, string> } };
+    expect((await h.request(`/v1/uploads/${created.id}`, { method: "DELETE", key })).status).toBe(204);
+    const res = await h.app.request(created.upload.url, {
+      method: "PUT",
+      body: new Uint8Array([1, 2, 3]),
+      headers: created.upload.headers,
+    });
+    expect(res.status).toBe(404);
+    expect(await h.services.blobs.head(`uploads/${await labId()}/${created.id}`)).toBeNull();
+  });
+
+  it("takes exactly the declared size: fewer or more bytes are refused and nothing is stored", async () => {
+    const created = (await (
+      await h.request("/v1/uploads", { ...json({ filename: "exact.raw", size: 8 }), key })
+    ).json()) as { id: string; upload: { url: string; headers: Record<string, string> } };
+    for (const bytes of [4, 9]) {
+      const res = await h.app.request(created.upload.url, {
+        method: "PUT",
+        body: new Uint8Array(bytes),
+        headers: created.upload.headers,
+      });
+      expect(res.status, `${bytes} bytes`).toBeGreaterThanOrEqual(400);
+      expect(res.status).toBeLessThan(500);
+      expect(await h.services.blobs.head(`uploads/${await labId()}/${created.id}`)).toBeNull();
+    }
   });
 
   it("deletes the record and the file", async () => {

@@ -33,6 +33,19 @@ export const ModelResource = z
         }),
     }),
     outputs: z.object({ backbone: OutputShape, retrieval: OutputShape }),
+    capabilities: z
+      .object({
+        embeddings: z.boolean(),
+        retrieval: z.boolean(),
+        reconstruction: z.boolean(),
+        missing_for_reconstruction: z.array(z.string()).openapi({
+          description: "Bundle graphs this model lacks for reconstruction (empty when it can reconstruct)",
+          example: ["prior", "lowlevel", "vae_encoder", "unet", "vae_decoder", "clip_image"],
+        }),
+      })
+      .openapi({
+        description: "What this model serves: a model without the image decoder cannot reconstruct",
+      }),
     preprocessing_defaults: z.object({
       scale: z.literal("auto"),
       zscore: z.object({ upload: z.literal("session"), inline: z.literal("none") }),

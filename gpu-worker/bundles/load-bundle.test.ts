@@ -46,8 +46,31 @@ describe("loadBundle", () => {
       dtype: "float32",
       grid: [4, 5, 6],
       mask: { file: "mask.npy", format: "npy", order: "C" },
+      training: expect.objectContaining({ zscore: "session" }),
     });
-    expect(Object.keys(bundle.graphs).sort()).toEqual(["lowlevel", "prior", "voxel2clip"]);
+    expect(Object.keys(bundle.graphs).sort()).toEqual([
+      "clip_image",
+      "lowlevel",
+      "prior",
+      "unet",
+      "vae_decoder",
+      "vae_encoder",
+      "voxel2clip",
+    ]);
+    // the signatures the host's samplers and pipeline code against
+    const signature = (name: keyof typeof bundle.graphs) => {
+      const graph = bundle.graphs[name]!;
+      const spec = (t: { name: string; shape: (number | string)[] }) => `${t.name}[${t.shape.join(",")}]`;
+      return `${graph.inputs.map(spec).join(" ")} -> ${graph.outputs.map(spec).join(" ")}`;
+    };
+    expect(signature("unet")).toBe(
+      "sample[batch,4,16,16] timestep[batch] encoder_hidden_states[batch,5,16] -> eps[batch,4,16,16]",
+    );
+    expect(signature("vae_encoder")).toBe(
+      "image[batch,3,32,32] -> mean[batch,4,16,16] logvar[batch,4,16,16]",
+    );
+    expect(signature("vae_decoder")).toBe("latent[batch,4,16,16] -> image[batch,3,32,32]");
+    expect(signature("clip_image")).toBe("image[batch,3,32,32] -> image_embeds[batch,5,16]");
     expect(bundle.graphs.voxel2clip).toEqual({
       path: join(TINY, "voxel2clip.onnx"),
       externalData: [],
@@ -124,6 +147,21 @@ describe("loadBundle", () => {
     const message = (await loadError(dir)).message;
     expect(message).toContain("family:");
     expect(message).toContain("graphs.prior.file: must be a relative path inside the bundle");
+  });
+
+  it("validates the sampler settings the host's samplers read", async () => {
+    const manifest = (await loadBundle(TINY)).manifest;
+    expect(manifest.sampler.decoder).toMatchObject({ kind: "unipc", solver_type: "bh2", steps: 20 });
+    const dir = await copyOfTiny();
+    await editManifest(dir, (m) => {
+      (m.sampler.decoder as { solver_type: string }).solver_type = "bh3";
+      delete (m.sampler.prior as { cosine_s?: number }).cosine_s;
+      m.sampler.decoder!.img2img_strength = 1.5;
+    });
+    const message = (await loadError(dir)).message;
+    expect(message).toContain("sampler.decoder.solver_type:");
+    expect(message).toContain("sampler.prior.cosine_s:");
+    expect(message).toContain("sampler.decoder.img2img_strength:");
   });
 
   it("refuses a file the manifest uses without hashing it", async () => {

@@ -6,7 +6,7 @@ import { loadBundle } from "./load-bundle.ts";
 import { type Float32Npy, readNpy } from "./npy.ts";
 import { REPO_ROOT } from "./python-exporter.ts";
 
-const BUNDLES = ["mindeye1-subj01-tiny", "mindeye1-subj01-tiny-fp16"];
+const BUNDLES = ["mindeye1-subj01-tiny", "mindeye1-subj01-tiny-fp16", "mindeye1-1x768-subj01-tiny"];
 const FLOAT32_LIMIT = 1e-4;
 const measured: string[] = [];
 
@@ -65,5 +65,5 @@ describe.each(BUNDLES)("ONNX Runtime reproduces PyTorch on %s", (bundleName) => 
         await session.release();
       }
     }
-  });
+  }, 300_000);
 });

@@ -9,7 +9,7 @@ export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 export const PYTHON = process.env.MINDEYE_EXPORT_PYTHON ?? "/usr/bin/python3";
 
 export async function runExporter(
-  script: "export.py" | "make_test_bundles.py",
+  script: "export.py" | "make_test_bundles.py" | "compare_bundles.py" | "weightless_checks.py",
   args: string[],
 ): Promise<string> {
   const { stdout } = await run(PYTHON, [`gpu-worker/export/${script}`, ...args], {

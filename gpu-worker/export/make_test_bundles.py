@@ -1,4 +1,5 @@
-"""Regenerate the tiny test bundles committed under test/fixtures/bundles (deterministic: fixed seeds, one thread).
+"""Regenerate the tiny test bundles committed under test/fixtures/bundles (fixed seeds, one thread; floats may
+differ in the last bits between CPUs, so compare_bundles.py compares them with tolerances).
 
   /usr/bin/python3 gpu-worker/export/make_test_bundles.py OUT_ROOT
 """
@@ -16,8 +17,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 GRID = (4, 5, 6)
 
 BUNDLES = {
-    "mindeye1-subj01-tiny": ["--mask", "{mask}"],
-    "mindeye1-subj01-tiny-fp16": ["--fp16"],
+    "mindeye1-subj01-tiny": ["--family", "mindeye1", "--mask", "{mask}"],
+    "mindeye1-subj01-tiny-fp16": ["--family", "mindeye1", "--fp16"],
+    # voxel2clip only: a bundle that embeds and retrieves but cannot reconstruct
+    "mindeye1-1x768-subj01-tiny": ["--family", "mindeye1-1x768"],
 }
 
 
@@ -34,7 +37,7 @@ def main(out_root: str) -> None:
         mask = os.path.join(tmp, "mask.npy")
         tiny_mask(mask)
         for name, extra in BUNDLES.items():
-            command = [sys.executable, os.path.join(HERE, "export.py"), "--family", "mindeye1", "--subject", "1"]
+            command = [sys.executable, os.path.join(HERE, "export.py"), "--subject", "1"]
             command += ["--config", "tiny", "--random-init", "--out", os.path.join(out_root, name)]
             subprocess.run(command + [a.format(mask=mask) for a in extra], check=True)
 

@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from configs import MindEye1Config
+from diffusers_blocks import Decoder
 
 # ---------------------------------------------------------------------------------------------- voxel2clip
 
@@ -56,101 +57,6 @@ class BrainNetwork(nn.Module):
 # ---------------------------------------------------------------------------------------------- low-level
 
 
-class ResnetBlock2D(nn.Module):
-    def __init__(self, cin: int, cout: int, groups: int, device=None):
-        super().__init__()
-        self.norm1 = nn.GroupNorm(groups, cin, eps=1e-6, device=device)
-        self.conv1 = nn.Conv2d(cin, cout, 3, padding=1, device=device)
-        self.norm2 = nn.GroupNorm(groups, cout, eps=1e-6, device=device)
-        self.conv2 = nn.Conv2d(cout, cout, 3, padding=1, device=device)
-        self.conv_shortcut = nn.Conv2d(cin, cout, 1, device=device) if cin != cout else None
-
-    def forward(self, x):
-        h = self.conv1(F.silu(self.norm1(x)))
-        h = self.conv2(F.silu(self.norm2(h)))
-        return (self.conv_shortcut(x) if self.conv_shortcut is not None else x) + h
-
-
-class SpatialSelfAttention(nn.Module):
-    """diffusers 0.13 `AttentionBlock` with one head: attention over the H*W positions, residual."""
-
-    def __init__(self, channels: int, groups: int, device=None):
-        super().__init__()
-        self.scale = 1.0 / math.sqrt(channels)  # one head, so the head dim is all channels
-        self.group_norm = nn.GroupNorm(groups, channels, eps=1e-6, device=device)
-        self.query = nn.Linear(channels, channels, device=device)
-        self.key = nn.Linear(channels, channels, device=device)
-        self.value = nn.Linear(channels, channels, device=device)
-        self.proj_attn = nn.Linear(channels, channels, device=device)
-
-    def forward(self, x):
-        b, c, hgt, wid = x.shape
-        h = self.group_norm(x).reshape(b, c, hgt * wid).transpose(1, 2)
-        q, k, v = self.query(h), self.key(h), self.value(h)
-        attn = torch.softmax(q @ k.transpose(1, 2) * self.scale, dim=-1)
-        out = self.proj_attn(attn @ v).transpose(1, 2).reshape(b, c, hgt, wid)
-        return out + x
-
-
-class MidBlock(nn.Module):
-    def __init__(self, channels: int, groups: int, device=None):
-        super().__init__()
-        self.resnets = nn.ModuleList(ResnetBlock2D(channels, channels, groups, device) for _ in range(2))
-        self.attentions = nn.ModuleList([SpatialSelfAttention(channels, groups, device)])
-
-    def forward(self, x):
-        return self.resnets[1](self.attentions[0](self.resnets[0](x)))
-
-
-class Upsample2D(nn.Module):
-    def __init__(self, channels: int, device=None):
-        super().__init__()
-        self.conv = nn.Conv2d(channels, channels, 3, padding=1, device=device)
-
-    def forward(self, x):
-        return self.conv(F.interpolate(x, scale_factor=2.0, mode="nearest"))
-
-
-class UpDecoderBlock(nn.Module):
-    def __init__(self, cin: int, cout: int, layers: int, groups: int, upsample: bool, device=None):
-        super().__init__()
-        self.resnets = nn.ModuleList(
-            ResnetBlock2D(cin if i == 0 else cout, cout, groups, device) for i in range(layers)
-        )
-        self.upsamplers = nn.ModuleList([Upsample2D(cout, device)]) if upsample else None
-
-    def forward(self, x):
-        for resnet in self.resnets:
-            x = resnet(x)
-        return self.upsamplers[0](x) if self.upsamplers is not None else x
-
-
-class Decoder(nn.Module):
-    """diffusers `Decoder` with UpDecoderBlock2D blocks, layers_per_block=1 (so 2 resnets per block)."""
-
-    def __init__(self, cfg: MindEye1Config, device=None):
-        super().__init__()
-        channels, groups = list(cfg.decoder_channels), cfg.decoder_groups
-        top = channels[-1]
-        self.conv_in = nn.Conv2d(cfg.lowlevel_channels, top, 3, padding=1, device=device)
-        self.mid_block = MidBlock(top, groups, device)
-        reversed_channels = list(reversed(channels))
-        blocks, previous = [], top
-        for i, out in enumerate(reversed_channels):
-            last = i == len(reversed_channels) - 1
-            blocks.append(UpDecoderBlock(previous, out, 2, groups, not last, device))
-            previous = out
-        self.up_blocks = nn.ModuleList(blocks)
-        self.conv_norm_out = nn.GroupNorm(groups, channels[0], eps=1e-6, device=device)
-        self.conv_out = nn.Conv2d(channels[0], cfg.latent_channels, 3, padding=1, device=device)
-
-    def forward(self, x):
-        x = self.mid_block(self.conv_in(x))
-        for block in self.up_blocks:
-            x = block(x)
-        return self.conv_out(F.silu(self.conv_norm_out(x)))
-
-
 class Voxel2StableDiffusionModel(nn.Module):
     """voxels (B, V) -> Stable Diffusion VAE latent (B, 4, 64, 64) of the blurry low-level image."""
 
@@ -167,7 +73,9 @@ class Voxel2StableDiffusionModel(nn.Module):
         )
         self.lin1 = nn.Linear(h, self.channels * self.side * self.side, bias=False, device=device)
         self.norm = nn.GroupNorm(1, self.channels, device=device)
-        self.upsampler = Decoder(cfg, device)
+        self.upsampler = Decoder(
+            self.channels, cfg.latent_channels, cfg.decoder_channels, 2, cfg.decoder_groups, device
+        )
 
     def forward(self, voxels):
         x = self.lin0(voxels)

@@ -1,7 +1,7 @@
 /**
  * What a bundle's manifest says about sampling (`sampler.prior`, `sampler.decoder`), read in one place so
- * the pipeline does not depend on the manifest's layout. What the manifest does not carry is Versatile
- * Diffusion's scheduler config (reference §3.1), fixed here.
+ * the pipeline does not depend on the manifest's layout. The samplers implement exactly MindEye1's schedules
+ * (reference §2.1, §3.1); a manifest that declares other ones is refused rather than sampled wrongly.
  */
 import type { BundleManifest } from "../../core/contracts/bundle-manifest.ts";
 import { ApiError } from "../../core/contracts/errors.ts";
@@ -13,7 +13,7 @@ export interface ModelSettings {
   decoder: { steps: number; guidanceScale: number; img2imgStrength: number; vaeScaleFactor: number };
 }
 
-/** VD's DDIM config as UniPC 0.13 reads it: 1000 steps, scaled_linear 0.00085 … 0.012, ε prediction. */
+/** VD's DDIM config as UniPC 0.13 reads it (reference §3.1): 1000 steps, scaled_linear 0.00085 … 0.012. */
 export const DECODER_SCHEDULE = { trainTimesteps: 1000, betaStart: 0.00085, betaEnd: 0.012 } as const;
 
 export function modelSettings(manifest: BundleManifest): ModelSettings {
@@ -27,7 +27,22 @@ export function modelSettings(manifest: BundleManifest): ModelSettings {
     );
   }
   if (prior.cond_scale !== 1) throw refuse(`prior cond_scale ${prior.cond_scale} is not 1`);
+  if (prior.cosine_s !== 0.008 || prior.max_beta !== 0.999)
+    throw refuse(`prior cosine schedule s=${prior.cosine_s}, max beta ${prior.max_beta} is not 0.008, 0.999`);
   if (decoder.kind !== "unipc") throw refuse(`decoder sampler ${decoder.kind} is not unipc`);
+  const unipc = `${decoder.solver_type}/${decoder.solver_order}/${decoder.prediction}/${decoder.lower_order_final}`;
+  if (unipc !== "bh2/2/epsilon/true")
+    throw refuse(
+      `decoder UniPC ${unipc} (solver/order/prediction/lower-order final) is not bh2/2/epsilon/true`,
+    );
+  const schedule = `${decoder.beta_schedule} ${decoder.beta_start}..${decoder.beta_end} over ${decoder.train_timesteps}`;
+  if (
+    schedule !==
+    `scaled_linear ${DECODER_SCHEDULE.betaStart}..${DECODER_SCHEDULE.betaEnd} over ${DECODER_SCHEDULE.trainTimesteps}`
+  )
+    throw refuse(
+      `decoder schedule ${schedule} is not Versatile Diffusion's scaled_linear 0.00085..0.012 over 1000`,
+    );
   return {
     modelId: manifest.id,
     voxels: manifest.input.voxels,

@@ -1,5 +1,6 @@
 import * as ort from "onnxruntime-node";
 import { iterateTrials, openBetaFile } from "../../core/betas/index.ts";
+import { bundleCapabilities } from "../../core/contracts/bundle-manifest.ts";
 import { ApiError } from "../../core/contracts/errors.ts";
 import type { EmbeddingOutput, ModelDescription, Tensor } from "../../core/inference/inference.ts";
 import type { LoadedBundle } from "../bundles/load-bundle.ts";
@@ -8,7 +9,8 @@ import { type ExecutionProvider, openSession } from "./ort-session.ts";
 
 const OUTPUTS: EmbeddingOutput[] = ["backbone", "retrieval"];
 
-/** One bundle made servable: its voxel2clip session behind a dynamic batcher, its mask, its description. */
+/** One bundle made servable: its voxel2clip session behind a dynamic batcher, its mask, its description
+ * (with what it can do: a bundle without the decoder graphs embeds and retrieves, and says it cannot reconstruct). */
 export class LoadedModel {
   private constructor(
     readonly description: ModelDescription,
@@ -116,6 +118,7 @@ function describe(bundle: LoadedBundle): ModelDescription {
       ...(manifest.input.training ? { training: manifest.input.training } : {}),
     },
     outputs: { backbone: space("backbone"), retrieval: space("retrieval") },
+    capabilities: bundleCapabilities(manifest),
     hashes: manifest.files,
   };
 }

@@ -87,3 +87,44 @@ describe("ModelServer", () => {
     await expect(wrong).rejects.toMatchObject({ code: "voxel_count_mismatch" });
   });
 });
+
+describe("ModelServer with a bundle that has no image decoder", () => {
+  const POOLED = path.resolve("test/fixtures/bundles/mindeye1-1x768-subj01-tiny");
+
+  it("still embeds (the 1x768 model's pooled query) and says it cannot reconstruct, naming what is missing", async () => {
+    const pooled = await ModelServer.open({
+      bundleDirs: [POOLED],
+      providers: ["cpu"],
+      batch: { maxBatchRows: 16, maxDelayMs: 5, maxQueue: 256 },
+      log: pino({ level: "silent" }),
+    });
+    try {
+      const model = await pooled.getModel("mindeye1-1x768-subj01-tiny");
+      expect(model.family).toBe("mindeye1-1x768");
+      expect(model.outputs).toEqual({ backbone: { shape: [1, 16] }, retrieval: { shape: [1, 16] } });
+      expect(model.capabilities).toEqual({
+        embeddings: true,
+        retrieval: true,
+        reconstruction: false,
+        missing_for_reconstruction: ["prior", "lowlevel", "vae_encoder", "unet", "vae_decoder", "clip_image"],
+      });
+      const voxels = await readNpy(path.join(POOLED, "parity/voxel2clip/voxels.npy"));
+      const result = await pooled.embed(model.id, voxels, ["retrieval"]);
+      const expected = await readNpy(path.join(POOLED, "parity/voxel2clip/retrieval.npy"));
+      expect(result.outputs.retrieval!.shape).toEqual([2, 1, 16]);
+      expect(maxAbsDiff(result.outputs.retrieval!.data, expected.data)).toBeLessThan(1e-4);
+    } finally {
+      await pooled.close();
+    }
+  });
+
+  it("reports the full MindEye1 bundle as able to reconstruct", async () => {
+    const [model] = await server.listModels();
+    expect(model!.capabilities).toEqual({
+      embeddings: true,
+      retrieval: true,
+      reconstruction: true,
+      missing_for_reconstruction: [],
+    });
+  });
+});

@@ -23,6 +23,8 @@ import type { World } from "./world.ts";
 
 /** The embedding space sim01's vectors live in: the stand-in CLIP's tokens. */
 export const SIM_SPACE = "sim01-clip-standin";
+/** The backbone's own space: the stand-in CLIP tokens rotated (backbone-space.ts). */
+export const BACKBONE_SPACE = "sim01-backbone";
 
 /** A numpy .npy (format 1.0) of uint8 in C order, padded so the data starts at 64 bytes as numpy does. */
 export function uint8Npy(values: Uint8Array, shape: number[]): Buffer {
@@ -36,10 +38,10 @@ export function uint8Npy(values: Uint8Array, shape: number[]): Buffer {
 const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
 
 export function manifestFor(fit: RidgeFit, voxels: number, files: Record<string, string>): BundleManifest {
-  const tokens = (normalization: "none" | "flatten_l2") => ({
+  const tokens = (normalization: "none" | "flatten_l2", space = SIM_SPACE) => ({
     tokens: TOKENS,
     dim: TOKEN_DIM,
-    space: SIM_SPACE,
+    space,
     normalization,
   });
   const embeddingShape = ["batch", TOKENS, TOKEN_DIM];
@@ -63,13 +65,17 @@ export function manifestFor(fit: RidgeFit, voxels: number, files: Record<string,
         units: "percent signal change, stored x300 as int16",
       },
     },
-    embeddings: { backbone: tokens("none"), retrieval: tokens("flatten_l2"), clip_image: tokens("none") },
+    embeddings: {
+      backbone: tokens("none", BACKBONE_SPACE),
+      retrieval: tokens("flatten_l2"),
+      clip_image: tokens("none"),
+    },
     graphs: {
       voxel2clip: {
         file: "voxel2clip.onnx",
         external_data: [],
         precision: "float32",
-        parameters: fit.weights.length + fit.bias.length,
+        parameters: fit.weights.length + fit.bias.length + fit.bias.length ** 2,
         inputs: [{ name: "voxels", dtype: "float32", shape: ["batch", voxels] }],
         outputs: [
           { name: "backbone", dtype: "float32", shape: embeddingShape },
@@ -90,7 +96,7 @@ export function manifestFor(fit: RidgeFit, voxels: number, files: Record<string,
       checkpoints: [],
       random_init: false,
       seed: SEED,
-      config: `sim01: ridge on per-session z-scored training trials, lambda ${fit.lambda.toPrecision(6)} (${fit.relativeLambda} x mean eigenvalue)`,
+      config: `sim01: ridge on per-session z-scored training trials, backbone rotated from the retrieval space, lambda ${fit.lambda.toPrecision(6)} (${fit.relativeLambda} x mean eigenvalue)`,
       torch: "none (graphs built in TypeScript with onnx-proto)",
       onnx_opset: 13,
     },
@@ -106,7 +112,7 @@ export async function writeBundle(dir: string, world: World, fit: RidgeFit): Pro
   const contents: Record<string, Uint8Array> = {
     "clip_image.onnx": clipImageGraph(world.encoder),
     "mask.npy": uint8Npy(world.subject.mask, GRID),
-    "voxel2clip.onnx": voxel2clipGraph(fit, voxels),
+    "voxel2clip.onnx": voxel2clipGraph(fit, voxels, world.backboneRotation),
   };
   const files: Record<string, string> = {};
   for (const [name, bytes] of Object.entries(contents)) {

@@ -1,15 +1,15 @@
 /**
- * NSD's design at a smaller scale: a fixed set of test images shown TEST_REPEATS times each, every other
- * image shown once. Training images fill the training sessions; the test images' trials (all repeats of an
- * image within the same session) fill the held-out sessions, which are what a lab would send for decoding.
+ * NSD's design at a smaller scale: a fixed set of test images, each shown TEST_REPEATS times in as many
+ * different sessions; every other image shown once. Each session mixes test and training trials in random
+ * order, so a lab selects a session's test trials and averages each image's repeats across sessions, with
+ * every session z-scored over all of its own trials.
  */
 import type { Prng } from "./prng.ts";
-import { STIMULI, TEST_REPEATS, TEST_STIMULI, TRIALS_PER_SESSION } from "./sim01-spec.ts";
+import { SESSIONS, STIMULI, TEST_REPEATS, TEST_STIMULI, TRIALS_PER_SESSION } from "./sim01-spec.ts";
 
 export interface Session {
   /** 1-based, as NSD numbers sessions (betas_session01 ...). */
   number: number;
-  heldOut: boolean;
   /** Stimulus index shown on each trial, in trial order. */
   stimuli: number[];
 }
@@ -20,28 +20,30 @@ export interface Design {
 }
 
 export function makeDesign(rng: Prng): Design {
+  if (
+    TEST_REPEATS > SESSIONS ||
+    STIMULI + TEST_STIMULI * (TEST_REPEATS - 1) !== SESSIONS * TRIALS_PER_SESSION
+  )
+    throw new Error("sim01 design: the trials do not fill the sessions");
   const order = rng.shuffle(Array.from({ length: STIMULI }, (_, i) => i));
   const testStimuli = order.slice(0, TEST_STIMULI).sort((a, b) => a - b);
   const train = order.slice(TEST_STIMULI);
-  const sessions: Session[] = [];
-  for (let start = 0; start < train.length; start += TRIALS_PER_SESSION) {
-    sessions.push({
-      number: sessions.length + 1,
-      heldOut: false,
-      stimuli: train.slice(start, start + TRIALS_PER_SESSION),
-    });
+  const trials: number[][] = Array.from({ length: SESSIONS }, () => []);
+  // Test image j's repeats go to sessions 3j, 3j+1, 3j+2 (mod SESSIONS): distinct, and balanced over sessions.
+  for (const [j, stimulus] of rng.shuffle([...testStimuli]).entries()) {
+    for (let r = 0; r < TEST_REPEATS; r++) trials[(j * TEST_REPEATS + r) % SESSIONS]!.push(stimulus);
   }
-  const imagesPerHeldOut = TRIALS_PER_SESSION / TEST_REPEATS;
-  const shuffledTest = rng.shuffle([...testStimuli]);
-  for (let start = 0; start < shuffledTest.length; start += imagesPerHeldOut) {
-    const images = shuffledTest.slice(start, start + imagesPerHeldOut);
-    const trials = rng.shuffle(images.flatMap((s) => Array<number>(TEST_REPEATS).fill(s)));
-    sessions.push({ number: sessions.length + 1, heldOut: true, stimuli: trials });
+  let next = 0;
+  for (const session of trials) {
+    while (session.length < TRIALS_PER_SESSION) session.push(train[next++]!);
   }
-  return { testStimuli, sessions };
+  return {
+    testStimuli,
+    sessions: trials.map((stimuli, s) => ({ number: s + 1, stimuli: rng.shuffle(stimuli) })),
+  };
 }
 
-/** Trial indices of each distinct stimulus of a session, in order of first appearance (its repeats). */
+/** Row indices of each distinct stimulus of a list of trials, in order of first appearance (its repeats). */
 export function repeatGroups(
   stimuli: readonly (number | string)[],
 ): { stimulus: number | string; trials: number[] }[] {

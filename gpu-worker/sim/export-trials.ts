@@ -1,11 +1,11 @@
 /**
- * Copies sim01's held-out sessions into a folder a lab-like client can upload from, with truth.json:
+ * Copies sim01's sessions into a folder a lab-like client can upload from, with truth.json:
  * {"model", "index", "sessions": [{"file", "stimulus": [stimulus id of each trial, in file order]}]}.
  */
 import { copyFile, mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { type EnsureSim01Options, ensureSim01 } from "./ensure-sim01.ts";
-import { TRUTH_FILE, type TrialsTruth } from "./held-out-sessions.ts";
+import { TRUTH_FILE, type TrialsTruth } from "./session-files.ts";
 
 export type TrialsFormat = "nifti" | "hdf5";
 

@@ -1,7 +1,7 @@
 /**
- * Fits sim01's voxel2clip on the training sessions: each session's ROI voxels scaled by 1/300 and z-scored
- * over the session (as the service prepares uploads), one row per trial, regressed onto the shown image's
- * stand-in CLIP tokens. Every fifth trial is held out to choose lambda.
+ * Fits sim01's voxel2clip on the training trials of every session: each session's ROI voxels scaled by
+ * 1/300 and z-scored over the whole session (as the service prepares uploads), one row per training trial,
+ * regressed onto the shown image's stand-in CLIP tokens. Every fifth row is held out to choose lambda.
  */
 import { fitRidge, type Matrix, type RidgeFit } from "./ridge.ts";
 import { EMBEDDING_VALUES, RIDGE_RELATIVE_LAMBDAS } from "./sim01-spec.ts";
@@ -14,16 +14,20 @@ const SCORED_EVERY = 4;
 
 export function trainingSet(world: World): { x: Matrix; y: Matrix } {
   const voxels = world.subject.roiFileOffsets.length;
-  const sessions = world.design.sessions
-    .map((session, i) => ({ session, betas: world.sessionBetas[i]! }))
-    .filter(({ session }) => !session.heldOut);
-  const rows = sessions.reduce((n, { session }) => n + session.stimuli.length, 0);
+  const test = new Set(world.design.testStimuli);
+  const rows = world.design.sessions.reduce(
+    (n, session) => n + session.stimuli.filter((s) => !test.has(s)).length,
+    0,
+  );
   const x = new Float32Array(rows * voxels);
   const y = new Float32Array(rows * EMBEDDING_VALUES);
   let row = 0;
-  for (const { session, betas } of sessions) {
-    x.set(preparedVoxels(betas, world.subject.roiFileOffsets).data, row * voxels);
-    for (const stimulus of session.stimuli) {
+  for (const [i, session] of world.design.sessions.entries()) {
+    // Z-scored over the whole session, test trials included, as the service z-scores an uploaded session.
+    const prepared = preparedVoxels(world.sessionBetas[i]!, world.subject.roiFileOffsets).data;
+    for (const [t, stimulus] of session.stimuli.entries()) {
+      if (test.has(stimulus)) continue;
+      x.set(prepared.subarray(t * voxels, (t + 1) * voxels), row * voxels);
       y.set(
         world.embeddings.subarray(stimulus * EMBEDDING_VALUES, (stimulus + 1) * EMBEDDING_VALUES),
         row++ * EMBEDDING_VALUES,

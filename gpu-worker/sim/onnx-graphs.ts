@@ -1,10 +1,12 @@
 /**
  * sim01's two ONNX graphs, built in TypeScript with onnx-proto (IR 8, opset 13):
- * - voxel2clip: the ridge fit, voxels [batch, V] -> backbone = reshape(voxels W + b) [batch, TOKENS, TOKEN_DIM]
- *   and retrieval = the same flattened and L2-normalised (the `flatten_l2` space), MindEye1's contract;
+ * - voxel2clip: the ridge fit in the backbone space, voxels [batch, V] -> backbone = reshape((voxels W + b) R)
+ *   [batch, TOKENS, TOKEN_DIM], and the retrieval head, retrieval = flatten(backbone) R^T, L2-normalised (the
+ *   `flatten_l2` space of the stand-in CLIP), MindEye1's contract (backbone-space.ts);
  * - clip_image: the stand-in CLIP (encoder.ts), image [batch, 3, H, W] in [0, 1] -> embedding [batch, TOKENS, TOKEN_DIM].
  */
 import pkg from "onnx-proto";
+import { rotateRows } from "./backbone-space.ts";
 import type { EncoderWeights } from "./encoder.ts";
 import type { RidgeFit } from "./ridge.ts";
 import { IMAGE_SIZE, PATCH_GRID, PATCH_SIZE, PATCH_VALUES, TOKEN_DIM, TOKENS } from "./sim01-spec.ts";
@@ -78,12 +80,19 @@ function transpose(m: Float32Array, rows: number, cols: number): Float32Array {
   return out;
 }
 
-export function voxel2clipGraph(fit: RidgeFit, voxels: number): Uint8Array {
+export function voxel2clipGraph(fit: RidgeFit, voxels: number, rotation: Float64Array): Uint8Array {
   const outputs = TOKENS * TOKEN_DIM;
+  const weights = Float32Array.from(rotateRows(fit.weights, voxels, rotation, outputs));
+  const bias = Float32Array.from(rotateRows(fit.bias, 1, rotation, outputs));
   return model("sim01_voxel2clip", {
     initializer: [
-      floatTensor("ridge_weights", [voxels, outputs], fit.weights),
-      floatTensor("ridge_bias", [outputs], fit.bias),
+      floatTensor("ridge_weights", [voxels, outputs], weights),
+      floatTensor("ridge_bias", [outputs], bias),
+      floatTensor(
+        "retrieval_head",
+        [outputs, outputs],
+        transpose(Float32Array.from(rotation), outputs, outputs),
+      ),
       int64Tensor("token_shape", [-1, TOKENS, TOKEN_DIM]),
       floatTensor("min_norm", [], Float32Array.of(1e-12)),
     ],
@@ -91,10 +100,11 @@ export function voxel2clipGraph(fit: RidgeFit, voxels: number): Uint8Array {
       node("MatMul", ["voxels", "ridge_weights"], ["projected"]),
       node("Add", ["projected", "ridge_bias"], ["flat"]),
       node("Reshape", ["flat", "token_shape"], ["backbone"]),
-      node("ReduceL2", ["flat"], ["flat_norm_raw"], [ints("axes", [1]), int("keepdims", 1)]),
-      node("Max", ["flat_norm_raw", "min_norm"], ["flat_norm"]),
-      node("Div", ["flat", "flat_norm"], ["flat_unit"]),
-      node("Reshape", ["flat_unit", "token_shape"], ["retrieval"]),
+      node("MatMul", ["flat", "retrieval_head"], ["head"]),
+      node("ReduceL2", ["head"], ["head_norm_raw"], [ints("axes", [1]), int("keepdims", 1)]),
+      node("Max", ["head_norm_raw", "min_norm"], ["head_norm"]),
+      node("Div", ["head", "head_norm"], ["head_unit"]),
+      node("Reshape", ["head_unit", "token_shape"], ["retrieval"]),
     ],
     input: [valueInfo("voxels", ["batch", voxels])],
     output: [

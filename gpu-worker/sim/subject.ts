@@ -3,7 +3,8 @@
  * brain mask leaves them), a visual ROI (the posterior part of the brain; the bundle's mask) and each ROI
  * voxel's tuning. Tuning is retinotopic: a voxel reads one patch token, chosen by its (x, z) position like a
  * visual field map, plus a little of the global token; the most anterior ROI slabs read the global token.
- * Responses are a noisy linear encoding of the stimulus embedding with per-session offset and gain drift.
+ * Responses are a noisy linear encoding of the stimulus embedding with per-session offset and gain drift and
+ * a per-session response pattern that looks like an image's (what per-session z-scoring removes).
  */
 import type { Prng } from "./prng.ts";
 import {
@@ -16,6 +17,8 @@ import {
   QUALITY_MIN,
   SESSION_GAIN_LOG_SD,
   SESSION_OFFSET_SD,
+  SESSION_STATE_IMAGES,
+  SESSION_STATE_RMS,
   TOKEN_DIM,
   VOXEL_GAIN_LOG_SD,
 } from "./sim01-spec.ts";
@@ -136,6 +139,23 @@ export function makeSubject(rng: Prng, embeddings: Float32Array, stimuli: number
 }
 
 /**
+ * A session's own response pattern: a random weighted sum of SESSION_STATE_IMAGES stimuli's signals, centred
+ * and scaled to RMS SESSION_STATE_RMS over the ROI. It lies along the voxels' tuning, so it decodes like an
+ * image; within one session it is the same on every trial, so z-scoring over the session removes it.
+ */
+function sessionState(rng: Prng, signals: readonly Float32Array[], voxels: number): Float32Array {
+  const state = new Float32Array(voxels);
+  for (let k = 0; k < SESSION_STATE_IMAGES; k++) {
+    const signal = signals[rng.int(0, signals.length)]!;
+    const weight = rng.gaussian();
+    for (let v = 0; v < voxels; v++) state[v]! += weight * signal[v]!;
+  }
+  const mean = state.reduce((a, b) => a + b, 0) / voxels;
+  const rms = Math.sqrt(state.reduce((a, b) => a + (b - mean) ** 2, 0) / voxels);
+  return state.map((x) => (SESSION_STATE_RMS * (x - mean)) / rms);
+}
+
+/**
  * One session's betas as NSD stores them: int16 PSC x 300, [trials, Z, Y, X] (x fastest; the byte order of
  * both the NIfTI data block and the HDF5 /betas dataset). `signals[s]` is stimulus s's voxelSignal.
  */
@@ -147,6 +167,7 @@ export function simulateSession(
 ): Int16Array {
   const sessionGain = Math.exp(SESSION_GAIN_LOG_SD * rng.gaussian());
   const evokedAmplitude = Math.exp(SESSION_GAIN_LOG_SD * rng.gaussian());
+  const state = sessionState(rng, signals, subject.roiFileOffsets.length);
   const offset = new Float32Array(VOLUME);
   const gain = new Float32Array(VOLUME);
   for (let i = 0; i < VOLUME; i++) {
@@ -160,7 +181,7 @@ export function simulateSession(
     const signal = signals[stimulus]!;
     response.fill(0);
     subject.roiFileOffsets.forEach((off, v) => {
-      response[off] = subject.quality[v]! * (evokedAmplitude * subject.evoked[v]! + signal[v]!);
+      response[off] = subject.quality[v]! * (evokedAmplitude * subject.evoked[v]! + state[v]! + signal[v]!);
     });
     const base = t * VOLUME;
     for (let i = 0; i < VOLUME; i++) {

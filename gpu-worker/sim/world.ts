@@ -1,7 +1,9 @@
 /**
  * Builds sim01's whole world in memory from the seed: stimulus images, their stand-in CLIP embeddings, the
- * subject, the design, and every session's int16 betas. Each part draws from its own forked generator.
+ * subject, the design, every session's int16 betas, and the rotation between the model's backbone and
+ * retrieval spaces. Each part draws from its own forked generator.
  */
+import { randomRotation } from "./backbone-space.ts";
 import { type Design, makeDesign } from "./design.ts";
 import { type EncoderWeights, encodeImage, encoderWeights, imageTensor } from "./encoder.ts";
 import { Prng } from "./prng.ts";
@@ -19,6 +21,8 @@ export interface World {
   design: Design;
   /** int16 [trials, Z, Y, X] per design session, same order. */
   sessionBetas: Int16Array[];
+  /** [EMBEDDING_VALUES, EMBEDDING_VALUES] rotation from the stand-in CLIP space to the backbone space. */
+  backboneRotation: Float64Array;
 }
 
 export function buildWorld(log: (message: string) => void = () => {}): World {
@@ -42,5 +46,6 @@ export function buildWorld(log: (message: string) => void = () => {}): World {
     simulateSession(subject, root.fork(`session-${session.number}`), session.stimuli, signals),
   );
   log(`simulated ${design.sessions.length} sessions, ${subject.roiFileOffsets.length} ROI voxels`);
-  return { pixels, encoder, embeddings, subject, design, sessionBetas };
+  const backboneRotation = randomRotation(root.fork("backbone"), EMBEDDING_VALUES);
+  return { pixels, encoder, embeddings, subject, design, sessionBetas, backboneRotation };
 }

@@ -2,6 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import pino from "pino";
+import { AuditLog } from "../../core/audit/audit-log.ts";
 import { ApiKeyStore } from "../../core/auth/api-keys.ts";
 import type { Database } from "../../core/db/database.ts";
 import { migrate } from "../../core/db/migrate.ts";
@@ -76,8 +77,9 @@ export async function createHarness(
     uploads: new UploadStore(db),
     inference,
     vectors: new LocalVectorStore(path.join(dataDir, "indexes")),
-    jobs: new JobStore(db, TEST_WEBHOOK_POLICY),
+    jobs: new JobStore(db, TEST_WEBHOOK_POLICY, blobs),
     idempotency: new IdempotencyStore(db),
+    audit: new AuditLog(db),
     webhookSecrets: new WebhookSecretStore(db),
     webhookDeliveries: new WebhookDeliveries(db),
     limits: TEST_LIMITS,

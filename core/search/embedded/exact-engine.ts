@@ -62,6 +62,17 @@ export class ExactEngine implements VectorEngine {
     }
   }
 
+  /** The rows of these keys, in order (keys must be present). */
+  vectorsOf(keys: readonly bigint[]): Float32Array {
+    const dim = this.settings.dim;
+    const out = new Float32Array(keys.length * dim);
+    keys.forEach((key, i) => {
+      const row = this.rowOf.get(key)!;
+      out.set(this.matrix.subarray(row * dim, (row + 1) * dim), i * dim);
+    });
+    return out;
+  }
+
   search(queries: Float32Array[], k: number): EngineMatches[] {
     const live = this.matrix.subarray(0, this.keys.length * this.settings.dim);
     return queries.map((query) => {

@@ -1,13 +1,13 @@
+import { randomUUID } from "node:crypto";
 import { mkdir, readdir, rm } from "node:fs/promises";
 import path from "node:path";
 import { ApiError } from "../../contracts/errors.ts";
 import type { CreateIndexOptions, HnswParams, IndexInfo, VectorIndex, VectorStore } from "../vector-index.ts";
 import { EmbeddedIndex } from "./embedded-index.ts";
-import { ExactEngine } from "./exact-engine.ts";
 import { type EmbeddedBackend, IndexFiles, type Manifest } from "./index-files.ts";
-import { PayloadTable } from "./payload-table.ts";
-import { UsearchEngine } from "./usearch-engine.ts";
-import type { EngineSettings, VectorEngine } from "./vector-engine.ts";
+import { PointKeys } from "./point-keys.ts";
+import { Segment } from "./segment.ts";
+import type { EngineSettings } from "./vector-engine.ts";
 
 /**
  * M and efConstruction are usearch's defaults. efSearch 128 is the first that keeps recall@10 >= 0.95 on
@@ -22,6 +22,8 @@ const NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
  * use `backend`; existing ones open with whatever backend their manifest names.
  */
 export class LocalVectorStore implements VectorStore {
+  private readonly served = new Map<string, Promise<EmbeddedIndex>>();
+
   constructor(
     readonly root: string,
     readonly backend: EmbeddedBackend = "usearch",
@@ -49,29 +51,32 @@ export class LocalVectorStore implements VectorStore {
     return infos;
   }
 
+  /**
+   * The served index: opened once and shared by every caller in this process. Each call rereads the
+   * manifest (a small file); when another process (an ingest) has committed since, the index is reopened
+   * on the new manifest, reusing every segment it already has mapped, so only new segments are read.
+   */
   async open(name: string): Promise<VectorIndex> {
     const files = new IndexFiles(this.dirOf(name));
-    const manifest = await files.readManifest();
-    if (!manifest) throw new ApiError("index_not_found", `there is no index named "${name}"`);
-    const settings = this.settingsOf(manifest);
-    if (manifest.generation === 0)
-      return new EmbeddedIndex(
-        name,
-        manifest,
-        newEngine(settings, manifest.backend),
-        new PayloadTable(),
-        files,
-      );
-    const vectorsFile = files.vectorsFile(manifest.generation, manifest.backend);
-    const engine =
-      manifest.backend === "usearch"
-        ? UsearchEngine.view(settings, vectorsFile)
-        : await ExactEngine.load(settings, vectorsFile);
-    const payloads = await PayloadTable.load(
-      files.payloadsFile(manifest.generation),
-      BigInt(manifest.nextStringKey),
-    );
-    return new EmbeddedIndex(name, manifest, engine, payloads, files);
+    for (let attempt = 0; ; attempt++) {
+      const manifest = await files.readManifest();
+      if (!manifest) {
+        this.served.delete(name);
+        throw new ApiError("index_not_found", `there is no index named "${name}"`);
+      }
+      const current = await this.served.get(name);
+      if (current?.shows(manifest)) return current;
+      // Concurrent callers share one reopen rather than each reading the new segments.
+      const opening = this.openAt(name, files, manifest, current);
+      this.served.set(name, opening);
+      try {
+        return await opening;
+      } catch (error) {
+        if (this.served.get(name) === opening) this.served.delete(name);
+        // A commit elsewhere removed a file this manifest named between reading it and opening the file.
+        if ((error as NodeJS.ErrnoException).code !== "ENOENT" || attempt >= 2) throw error;
+      }
+    }
   }
 
   async create(name: string, options: CreateIndexOptions): Promise<VectorIndex> {
@@ -79,7 +84,7 @@ export class LocalVectorStore implements VectorStore {
     const files = new IndexFiles(dir);
     if (await files.readManifest()) throw new ApiError("conflict", `an index named "${name}" already exists`);
     const manifest: Manifest = {
-      format: 1,
+      format: 2,
       backend: this.backend,
       dim: options.dim,
       metric: options.metric,
@@ -88,23 +93,48 @@ export class LocalVectorStore implements VectorStore {
       generation: 0,
       count: 0,
       nextStringKey: (1n << 63n).toString(),
+      uid: randomUUID(),
+      segments: [],
     };
     await mkdir(dir, { recursive: true });
     await files.writeManifest(manifest);
-    return new EmbeddedIndex(
-      name,
-      manifest,
-      newEngine(this.settingsOf(manifest), this.backend),
-      new PayloadTable(),
-      files,
-    );
+    const index = this.openAt(name, files, manifest, undefined);
+    this.served.set(name, index);
+    return index;
   }
 
   async drop(name: string): Promise<void> {
+    this.served.delete(name);
     await rm(this.dirOf(name), { recursive: true, force: true });
   }
 
-  async close(): Promise<void> {}
+  /** Commits what the served indexes hold and lets their mappings go. */
+  async close(): Promise<void> {
+    const served = [...this.served.values()];
+    this.served.clear();
+    for (const index of served) await (await index).flush();
+  }
+
+  private async openAt(
+    name: string,
+    files: IndexFiles,
+    manifest: Manifest,
+    previous: EmbeddedIndex | undefined,
+  ): Promise<EmbeddedIndex> {
+    const settings = this.settingsOf(manifest);
+    const reusable = previous?.segmentsFor(manifest) ?? new Map<string, Segment>();
+    const segments: Segment[] = [];
+    for (const entry of manifest.segments) {
+      segments.push(
+        reusable.get(entry.vectors) ?? (await Segment.open(settings, manifest.backend, files, entry)),
+      );
+    }
+    const keys = new PointKeys(BigInt(manifest.nextStringKey));
+    for (const segment of segments) {
+      for (const [key, row] of segment.payloads.entries()) keys.assign(row.id, key);
+    }
+    return new EmbeddedIndex(name, manifest, settings, segments, keys, files);
+  }
 
   private dirOf(name: string): string {
     if (!NAME.test(name)) {
@@ -124,8 +154,4 @@ export class LocalVectorStore implements VectorStore {
       },
     };
   }
-}
-
-function newEngine(settings: EngineSettings, backend: EmbeddedBackend): VectorEngine {
-  return backend === "usearch" ? UsearchEngine.create(settings) : new ExactEngine(settings);
 }

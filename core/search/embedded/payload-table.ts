@@ -1,12 +1,7 @@
 import { once } from "node:events";
 import { createReadStream, createWriteStream } from "node:fs";
 import { createInterface } from "node:readline";
-import { ApiError } from "../../contracts/errors.ts";
 import type { Payload, PointId } from "../vector-index.ts";
-
-// String ids get engine keys from the top half of the u64 range, numeric ids (safe integers) use their
-// own value, so the two kinds never collide.
-const STRING_KEY_BASE = 1n << 63n;
 
 interface Row {
   id: PointId;
@@ -15,35 +10,25 @@ interface Row {
 }
 
 /**
- * Ids and payloads of an embedded index, by the 64-bit engine key. Saved as JSON lines
- * (`["<key>", id, payload]` per point) beside the vector file of the same generation.
+ * Ids and payloads of one segment, by 64-bit engine key, and the keys this segment deletes from older
+ * segments (tombstones). Saved as JSON lines beside the segment's vectors: `["<key>", id, payload]` per
+ * point, `["<key>"]` per tombstone.
  */
 export class PayloadTable {
   private rows = new Map<bigint, Row>();
-  private keyOfString = new Map<string, bigint>();
-
-  constructor(private nextStringKey = STRING_KEY_BASE) {}
+  private readonly tombstones = new Set<bigint>();
 
   get size(): number {
     return this.rows.size;
   }
 
-  get stringKeyCursor(): bigint {
-    return this.nextStringKey;
+  get deletedKeys(): ReadonlySet<bigint> {
+    return this.tombstones;
   }
 
-  /** The key an id has, or would get if it were inserted now. */
-  keyFor(id: PointId): bigint {
-    if (typeof id === "number") {
-      if (!Number.isSafeInteger(id) || id < 0) {
-        throw new ApiError(
-          "invalid_request",
-          `point id ${id} must be a non-negative safe integer or a string`,
-        );
-      }
-      return BigInt(id);
-    }
-    return this.keyOfString.get(id) ?? this.nextStringKey;
+  /** This segment decides the key: it holds a row for it or deletes it. */
+  decides(key: bigint): boolean {
+    return this.rows.has(key) || this.tombstones.has(key);
   }
 
   has(key: bigint): boolean {
@@ -51,18 +36,18 @@ export class PayloadTable {
   }
 
   set(key: bigint, id: PointId, payload: Payload | undefined): void {
-    if (typeof id === "string" && !this.keyOfString.has(id)) {
-      this.keyOfString.set(id, key);
-      if (key >= this.nextStringKey) this.nextStringKey = key + 1n;
-    }
+    this.tombstones.delete(key);
     this.rows.set(key, { id, payload: JSON.stringify(payload ?? {}) });
   }
 
-  delete(key: bigint): void {
-    const row = this.rows.get(key);
-    if (!row) return;
+  /** Drops the row; `shadowOlder` also records a tombstone, for a key older segments may still hold. */
+  delete(key: bigint, shadowOlder: boolean): void {
     this.rows.delete(key);
-    if (typeof row.id === "string") this.keyOfString.delete(row.id);
+    if (shadowOlder) this.tombstones.add(key);
+  }
+
+  idOf(key: bigint): PointId | undefined {
+    return this.rows.get(key)?.id;
   }
 
   get(key: bigint): { id: PointId; payload: Payload } | undefined {
@@ -70,22 +55,36 @@ export class PayloadTable {
     return row && { id: row.id, payload: JSON.parse(row.payload) as Payload };
   }
 
+  entries(): IterableIterator<[bigint, Row]> {
+    return this.rows.entries();
+  }
+
+  /** Copies a row from another table without parsing its payload (compaction). */
+  copyRow(key: bigint, from: PayloadTable): void {
+    const row = from.rows.get(key);
+    if (row) this.rows.set(key, row);
+  }
+
   async save(file: string): Promise<void> {
     const out = createWriteStream(file);
     for (const [key, row] of this.rows) {
       if (!out.write(`["${key}",${JSON.stringify(row.id)},${row.payload}]\n`)) await once(out, "drain");
     }
+    for (const key of this.tombstones) {
+      if (!out.write(`["${key}"]\n`)) await once(out, "drain");
+    }
     out.end();
     await once(out, "finish");
   }
 
-  static async load(file: string, nextStringKey: bigint): Promise<PayloadTable> {
-    const table = new PayloadTable(nextStringKey);
+  static async load(file: string): Promise<PayloadTable> {
+    const table = new PayloadTable();
     const lines = createInterface({ input: createReadStream(file), crlfDelay: Number.POSITIVE_INFINITY });
     for await (const line of lines) {
       if (!line) continue;
-      const [key, id, payload] = JSON.parse(line) as [string, PointId, Payload];
-      table.set(BigInt(key), id, payload);
+      const [key, id, payload] = JSON.parse(line) as [string, PointId?, Payload?];
+      if (id === undefined) table.tombstones.add(BigInt(key));
+      else table.set(BigInt(key), id, payload);
     }
     return table;
   }

@@ -7,10 +7,10 @@ type UsearchIndex = InstanceType<typeof Index>;
 const SCALAR = { f32: ScalarKind.F32, f16: ScalarKind.F16, i8: ScalarKind.I8 } as const;
 
 /**
- * usearch HNSW. A saved index is opened with mmap `view()` (read-only, pages shared through the page
- * cache, opens in milliseconds); the first write copies it into RAM with `load()`, since a view cannot
- * be modified. expansion_search is fixed when the native index is constructed, so `efSearch` is an
- * open-time setting.
+ * usearch HNSW. A saved segment is opened with mmap `view()` (read-only, pages shared through the page
+ * cache, opens in milliseconds); a write to a view first copies it into RAM with `load()`, since a view
+ * cannot be modified. expansion_search is fixed when the native index is constructed, so `efSearch` is
+ * an open-time setting.
  */
 export class UsearchEngine implements VectorEngine {
   private constructor(
@@ -27,6 +27,13 @@ export class UsearchEngine implements VectorEngine {
     const native = newNative(settings);
     native.view(file);
     return new UsearchEngine(settings, native, file);
+  }
+
+  /** A writable copy in RAM (compaction adds the newer segments' rows to it). */
+  static load(settings: EngineSettings, file: string): UsearchEngine {
+    const native = newNative(settings);
+    native.load(file);
+    return new UsearchEngine(settings, native, null);
   }
 
   add(keys: BigUint64Array, vectors: Float32Array): void {

@@ -1,7 +1,7 @@
 /**
- * The held-out sessions as a lab would hold them: `betas_sessionNN.nii.gz` and `betas_sessionNN.hdf5` per
- * session (NSD's two formats) and `truth.json`, which names the stimulus of every trial in file order
- * (trials of one file with the same stimulus are its repeats).
+ * The sessions as a lab would hold them: `betas_sessionNN.nii.gz` and `betas_sessionNN.hdf5` per session
+ * (NSD's two formats) and `truth.json`, which names the stimulus of every trial in file order (trials with
+ * the same stimulus, in any session, are its repeats; only test images have repeats).
  */
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -10,7 +10,7 @@ import { GRID, MODEL_ID, STIMULUS_INDEX } from "./sim01-spec.ts";
 import { stimulusId } from "./stimuli.ts";
 import type { World } from "./world.ts";
 
-export interface HeldOutSession {
+export interface SessionFiles {
   /** The NIfTI file, relative to the folder holding truth.json. */
   file: string;
   /** The same betas as NSD-layout HDF5, relative to that folder. */
@@ -23,17 +23,16 @@ export interface TrialsTruth {
   model: string;
   /** The vector index whose point ids are these stimulus ids. */
   index: string;
-  sessions: HeldOutSession[];
+  sessions: SessionFiles[];
 }
 
 export const TRUTH_FILE = "truth.json";
 
 const sessionName = (n: number) => `betas_session${String(n).padStart(2, "0")}`;
 
-export async function writeHeldOutSessions(dir: string, world: World): Promise<TrialsTruth> {
-  const sessions: HeldOutSession[] = [];
+export async function writeSessionFiles(dir: string, world: World): Promise<TrialsTruth> {
+  const sessions: SessionFiles[] = [];
   for (const [i, session] of world.design.sessions.entries()) {
-    if (!session.heldOut) continue;
     const name = sessionName(session.number);
     const betas = world.sessionBetas[i]!;
     await writeNiftiInt16(join(dir, `${name}.nii.gz`), betas, GRID);

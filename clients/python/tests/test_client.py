@@ -1,0 +1,186 @@
+"""mindeye_client against a live server with sim01 (started by python-client.test.ts).
+
+Environment: MINDEYE_API_URL, MINDEYE_API_KEY, MINDEYE_SESSIONS (a `mindeye sim export-trials` folder),
+MINDEYE_ERROR_CODES (the server's closed list as JSON, {code: status}).
+"""
+
+import http.server
+import json
+import os
+import tempfile
+import threading
+import time
+import unittest
+
+import nibabel as nib
+import numpy as np
+
+import mindeye_client as me
+
+MODEL = "sim01"
+SESSIONS = os.environ.get("MINDEYE_SESSIONS", "")
+
+
+def session_file(i=0):
+    with open(os.path.join(SESSIONS, "truth.json")) as f:
+        truth = json.load(f)
+    return os.path.join(SESSIONS, truth["sessions"][i]["file"]), truth
+
+
+class LiveServer(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.client = me.Client()
+        cls.path, cls.truth = session_file(0)
+        cls.mask = cls.client.mask(MODEL)
+        cls.from_path = cls.client.upload(cls.path, model=MODEL)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.client.close()
+
+    def masked(self, order="C"):
+        volume = np.asanyarray(nib.load(self.path).dataobj)
+        if order == "F":  # the classic mistake: voxels in MATLAB's order
+            return volume.transpose(2, 1, 0, 3)[self.mask.T].T.astype(np.float32) / 300
+        return volume[self.mask].T.astype(np.float32) / 300
+
+    def embed(self, upload, scale, trials=range(12)):
+        betas = {"upload_id": upload["id"], "trials": list(trials)}
+        return self.client.embed(MODEL, betas, preprocessing={"scale": scale, "zscore": "none"})["outputs"]["retrieval"]
+
+
+class Errors(LiveServer):
+    def test_every_code_of_the_server_has_its_class_and_status(self):
+        server = json.loads(os.environ["MINDEYE_ERROR_CODES"])
+        self.assertEqual({code: status for code, (status, _) in me.errors.ERROR_CODES.items()}, server)
+
+    def test_problems_are_raised_as_typed_errors(self):
+        with self.assertRaises(me.UnprocessableError) as raised:
+            self.client.embed(MODEL, np.zeros((2, int(self.mask.sum()) - 1)))
+        self.assertEqual(raised.exception.code, "voxel_count_mismatch")
+        self.assertEqual(raised.exception.problem["expected_voxels"], int(self.mask.sum()))
+        self.assertTrue(raised.exception.request_id.startswith("req_"))
+        with self.assertRaises(me.NotFoundError) as raised:
+            self.client.model("no-such-model")
+        self.assertEqual(raised.exception.code, "model_not_found")
+        with self.assertRaises(me.AuthenticationError), me.Client(api_key="mk_not-a-key") as stranger:
+            stranger.models()
+        with self.assertRaises(me.NotFoundError):
+            self.client.job("job_doesnotexist")
+        with self.assertRaises(me.BadRequestError):
+            self.client.retrieve("sim01-stimuli", model=MODEL, k=0, betas=self.from_path)
+
+
+class Uploads(LiveServer):
+    def test_a_path_a_nibabel_image_and_a_masked_array_give_the_same_embeddings(self):
+        image = nib.load(self.path)
+        from_image = self.client.upload(image, model=MODEL)
+        from_nifti2 = self.client.upload(nib.Nifti2Image(np.asanyarray(image.dataobj), image.affine), model=MODEL)
+        from_array = self.client.upload(self.masked(), model=MODEL)
+        for upload in (self.from_path, from_image, from_nifti2, from_array):
+            self.assertEqual(upload["status"], "ready")
+            self.assertEqual(upload["trials"], 450)
+        self.assertEqual(self.from_path["voxels"], int(self.mask.sum()))
+        reference = self.embed(self.from_path, "auto")  # int16 on disk: the server divides by 300
+        # An unscaled int16 image stays unscaled, so "auto" still divides it by 300 as NSD stores it.
+        np.testing.assert_allclose(self.embed(from_image, "auto"), reference, atol=1e-5)
+        np.testing.assert_allclose(self.embed(from_nifti2, "auto"), reference, atol=1e-5)
+        np.testing.assert_allclose(self.embed(from_array, 1), reference, atol=1e-4)
+        # Control: voxels in the wrong order are accepted (same count) but embed to something else.
+        wrong = self.client.upload(self.masked("F"), model=MODEL)
+        self.assertGreater(np.abs(self.embed(wrong, 1) - reference).max(), 0.1)
+
+    def test_upload_reports_progress_up_to_the_file_size(self):
+        seen = []
+        self.client.upload(self.path, progress=lambda sent, total: seen.append((sent, total)))
+        size = os.path.getsize(self.path)
+        self.assertEqual(seen[-1], (size, size))
+        self.assertEqual([s for s, _ in seen], sorted(s for s, _ in seen))
+
+    def test_anything_else_is_refused_before_any_request(self):
+        with self.assertRaises(TypeError):
+            self.client.upload(42)
+
+
+class Jobs(LiveServer):
+    def test_a_whole_session_runs_as_a_job_and_agrees_with_synchronous_calls(self):
+        events = []
+        result = self.client.embed(
+            MODEL, self.from_path, preprocessing={"zscore": "none"}, progress=events.append
+        )
+        retrieval = result["outputs"]["retrieval"]
+        self.assertEqual(retrieval.shape, (450, 17, 32))
+        self.assertEqual(events[-1]["status"], "succeeded")
+        self.assertEqual(result["job"]["status"], "succeeded")
+        np.testing.assert_allclose(retrieval[:12], self.embed(self.from_path, "auto"), atol=1e-5)
+
+        job = result["job"]
+        self.assertIn(job["id"], [j["id"] for j in self.client.jobs(limit=2)])
+        with tempfile.TemporaryDirectory() as scratch:
+            dest = os.path.join(scratch, "retrieval.npy")
+            self.client.download(job["outputs"]["files"]["retrieval"], dest)
+            np.testing.assert_array_equal(np.load(dest), retrieval)
+        with self.assertRaises(me.ConflictError) as raised:
+            self.client.cancel(job)
+        self.assertEqual(raised.exception.code, "job_not_cancelable")
+
+    def test_retrieval_of_averaged_repeats_finds_the_seen_images(self):
+        stimuli = self.truth["sessions"][0]["stimulus"]
+        seen = sorted(set(stimuli))[:40]
+        repeats = [[t for t, s in enumerate(stimuli) if s == image] for image in seen]
+        found = self.client.retrieve(
+            "sim01-stimuli", model=MODEL, betas=self.from_path, k=3,
+            preprocessing={"average": repeats}, filter={"split": "test"},
+        )
+        self.assertEqual(len(found["results"]), len(seen))
+        top1 = np.mean([hits[0]["payload"]["stimulus_id"] == image for image, hits in zip(seen, found["results"])])
+        self.assertGreater(top1, 0.5)  # chance is 1/300
+
+
+class Webhooks(LiveServer):
+    def test_a_delivered_event_verifies_and_a_tampered_one_does_not(self):
+        received = []
+
+        class Receiver(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["content-length"]))
+                received.append((body, dict(self.headers)))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        server = http.server.HTTPServer(("127.0.0.1", 0), Receiver)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            url = f"http://127.0.0.1:{server.server_port}/hook"
+            response = self.client._request(
+                "POST", "/v1/embeddings",
+                {"model": MODEL, "betas": {"upload_id": self.from_path["id"], "trials": [0, 1]},
+                 "webhook": {"url": url, "events": ["job.succeeded"]}},
+                headers={"prefer": "respond-async"},
+            )
+            job = self.client.wait(response.json())
+            deadline = time.monotonic() + 30
+            while not received and time.monotonic() < deadline:
+                time.sleep(0.2)
+        finally:
+            server.shutdown()
+            server.server_close()
+        self.assertTrue(received, "no webhook arrived within 30 s")
+        body, headers = received[0]
+        secret = self.client.webhook_secret()["secret"]
+        event = me.verify_webhook(secret, body, headers)
+        self.assertEqual((event["type"], event["data"]["id"]), ("job.succeeded", job["id"]))
+        with self.assertRaises(me.WebhookVerificationError):
+            me.verify_webhook(secret, body.replace(b"succeeded", b"failed"), headers)
+        with self.assertRaises(me.WebhookVerificationError):
+            me.verify_webhook("whsec_" + "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB", body, headers)
+        with self.assertRaises(me.WebhookVerificationError):
+            me.verify_webhook(secret, body, headers, now=time.time() + 3600)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,29 @@
+import type { MiddlewareHandler } from "hono";
+import { ApiError } from "../../core/contracts/errors.ts";
+import type { AppEnv } from "../env.ts";
+
+/**
+ * Per-lab request rate limit on /v1, after auth: over its rate a lab gets 429 `rate_limited` with
+ * Retry-After, the signal well-behaved clients (Replicate's, Stripe's) back off on.
+ */
+export function rateLimit(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const limiter = c.var.services.rateLimiter;
+    if (limiter) {
+      const decision = await limiter.take(c.var.lab.id);
+      if (!decision.allowed) {
+        const { perSecond, burst } = limiter.settings;
+        throw new ApiError(
+          "rate_limited",
+          `This lab sent more than ${perSecond} requests per second (bursts up to ${burst}). ` +
+            `Retry after ${decision.retryAfterSeconds} s, and pace requests or batch trials into fewer calls.`,
+          {
+            headers: { "retry-after": String(decision.retryAfterSeconds) },
+            fields: { retry_after_seconds: decision.retryAfterSeconds },
+          },
+        );
+      }
+    }
+    await next();
+  };
+}
