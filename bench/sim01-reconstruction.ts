@@ -35,7 +35,7 @@ try {
   const graph: GraphSession = await openGraph(
     dir,
     "voxel2clip",
-    voxel2clipGraph(fit, trials[0]!.voxels.length),
+    voxel2clipGraph(fit, trials[0]!.voxels.length, world.backboneRotation),
   );
   const input = { voxels: { data: trials[0]!.voxels, dims: [1, trials[0]!.voxels.length] } };
   for (let i = 0; i < 5; i++) await graph.runOnce(input, ["backbone", "retrieval"]);

@@ -1,8 +1,7 @@
 /**
- * sim01's held-out test images as the service would reconstruct them: each held-out session's ROI voxels
- * prepared as uploads are (÷300, z-scored over the session) and the image's repeats averaged.
+ * sim01's test images as the service would reconstruct them: every session's ROI voxels prepared as uploads
+ * are (÷300, z-scored over the session), and each test image's repeats (in different sessions) averaged.
  */
-import { repeatGroups } from "../design.ts";
 import { preparedVoxels } from "../voxel-matrix.ts";
 import type { World } from "../world.ts";
 
@@ -12,20 +11,18 @@ export interface HeldOutTrial {
 }
 
 export function heldOutTrials(world: World): HeldOutTrial[] {
-  const trials: HeldOutTrial[] = [];
+  const voxels = world.subject.roiFileOffsets.length;
+  const sums = new Map<number, { sum: Float32Array; count: number }>(
+    world.design.testStimuli.map((s) => [s, { sum: new Float32Array(voxels), count: 0 }]),
+  );
   for (const [i, session] of world.design.sessions.entries()) {
-    if (!session.heldOut) continue;
-    const groups = repeatGroups(session.stimuli);
-    const prepared = preparedVoxels(world.sessionBetas[i]!, world.subject.roiFileOffsets, {
-      average: groups.map((g) => g.trials),
-    });
-    const voxels = prepared.shape[1];
-    for (const [g, group] of groups.entries()) {
-      trials.push({
-        stimulus: group.stimulus as number,
-        voxels: prepared.data.slice(g * voxels, (g + 1) * voxels),
-      });
+    const prepared = preparedVoxels(world.sessionBetas[i]!, world.subject.roiFileOffsets).data;
+    for (const [t, stimulus] of session.stimuli.entries()) {
+      const entry = sums.get(stimulus);
+      if (!entry) continue;
+      for (let v = 0; v < voxels; v++) entry.sum[v]! += prepared[t * voxels + v]!;
+      entry.count++;
     }
   }
-  return trials;
+  return [...sums].map(([stimulus, { sum, count }]) => ({ stimulus, voxels: sum.map((v) => v / count) }));
 }

@@ -37,6 +37,8 @@ export const SIM01_SAMPLER: BundleManifest["sampler"] = {
     train_timesteps: PRIOR_TIMESTEPS,
     steps: PRIOR_TIMESTEPS,
     beta_schedule: "cosine",
+    cosine_s: 0.008,
+    max_beta: 0.999,
     prediction: "x_start",
     image_embed_scale: IMAGE_EMBED_SCALE,
     cond_scale: 1,
@@ -45,6 +47,14 @@ export const SIM01_SAMPLER: BundleManifest["sampler"] = {
   },
   decoder: {
     kind: "unipc",
+    solver_type: "bh2",
+    solver_order: 2,
+    lower_order_final: true,
+    prediction: "epsilon",
+    train_timesteps: 1000,
+    beta_schedule: "scaled_linear",
+    beta_start: 0.00085,
+    beta_end: 0.012,
     steps: 20,
     guidance_scale: 1,
     img2img_strength: 0.85,
@@ -55,7 +65,7 @@ export const SIM01_SAMPLER: BundleManifest["sampler"] = {
 export function reconGraphs(world: World, fit: RidgeFit, recon: ReconWorld): Record<GraphName, Uint8Array> {
   const voxels = world.subject.roiFileOffsets.length;
   return {
-    voxel2clip: voxel2clipGraph(fit, voxels),
+    voxel2clip: voxel2clipGraph(fit, voxels, world.backboneRotation),
     prior: priorGraph(recon),
     lowlevel: lowlevelGraph(recon, voxels),
     vae_decoder: vaeDecoderGraph(recon),

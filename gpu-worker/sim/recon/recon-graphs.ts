@@ -2,7 +2,7 @@
  * The five graphs sim01 adds for reconstruction, with the bundle signatures reconstruct.ts calls, and
  * sim01's stand-in CLIP re-exported as `clip_image` -> `image_embeds`. `prior` and `unet` are the exact
  * denoisers of the fitted Gaussian worlds (recon-world.ts), so the samplers draw from known distributions:
- * - prior: x̂₀ = m + a v (x − a m) / (a² v + s²) per coordinate, m = s_e (α + β ⊙ brain_embed),
+ * - prior: x̂₀ = m + a v (x − a m) / (a² v + s²) per coordinate, m = s_e (μ_e + C (brain_embed − μ_b)),
  *   v = s_e² σ², s_e the manifest's image_embed_scale, a = √ᾱ_t, s² = 1 − ᾱ_t (cosine, 100 steps);
  * - unet: ε̂ = s U diag(1 / (a² λ + s²)) Uᵀ (x − a μ), μ = μ_z + g A (ẽ − μ_ẽ), g = 0 for an all-zero
  *   context (MindEye's unconditional half) and 1 otherwise; ᾱ from VD's scaled-linear schedule;
@@ -61,7 +61,7 @@ function noiseLevel(shape: number[]) {
 }
 
 export function priorGraph(world: ReconWorld): Uint8Array {
-  const { alpha, beta, variance } = world.prior;
+  const { offset, map, variance } = world.prior;
   const level = noiseLevel([-1, 1, 1]);
   const tokens = [TOKENS, TOKEN_DIM];
   return model("sim01_prior", {
@@ -70,24 +70,28 @@ export function priorGraph(world: ReconWorld): Uint8Array {
       floatTensor("alphas_cumprod", [PRIOR_TIMESTEPS], cosineSchedule(PRIOR_TIMESTEPS).alphasCumprod),
       floatTensor(
         "offset",
-        tokens,
-        alpha.map((v) => v * IMAGE_EMBED_SCALE),
+        [EMBEDDING_VALUES],
+        offset.map((v) => v * IMAGE_EMBED_SCALE),
       ),
       floatTensor(
-        "slope",
-        tokens,
-        beta.map((v) => v * IMAGE_EMBED_SCALE),
+        "map_t",
+        [EMBEDDING_VALUES, EMBEDDING_VALUES],
+        transposed(map, EMBEDDING_VALUES, EMBEDDING_VALUES).map((v) => v * IMAGE_EMBED_SCALE),
       ),
       floatTensor(
         "variance",
         tokens,
         variance.map((v) => v * IMAGE_EMBED_SCALE ** 2),
       ),
+      int64Tensor("flat_shape", [-1, EMBEDDING_VALUES]),
+      int64Tensor("token_shape", [-1, TOKENS, TOKEN_DIM]),
     ],
     node: [
       ...level.nodes,
-      node("Mul", ["slope", "brain_embed"], ["sloped"]),
-      node("Add", ["offset", "sloped"], ["m"]),
+      node("Reshape", ["brain_embed", "flat_shape"], ["brain_flat"]),
+      node("MatMul", ["brain_flat", "map_t"], ["mapped"]),
+      node("Add", ["mapped", "offset"], ["m_flat"]),
+      node("Reshape", ["m_flat", "token_shape"], ["m"]),
       node("Mul", ["a", "m"], ["a_m"]),
       node("Sub", ["noisy_image_embed", "a_m"], ["centred"]),
       node("Mul", ["acp", "variance"], ["acp_v"]),

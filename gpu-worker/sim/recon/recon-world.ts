@@ -4,10 +4,12 @@
  * - decoder: z | ẽ ~ N(μ_z + A (ẽ − μ_ẽ), Σ) over scaled latents z, where ẽ is the image's stand-in CLIP
  *   embedding divided by its CLS-token norm (what the pipeline conditions the UNet on); Σ, the residual
  *   covariance, is kept as its eigendecomposition so the UNet graph's ε̂ is exact;
- * - prior: e_i | b ~ N(α_i + β_i b_i, σ_i²) per coordinate, b the voxel2clip backbone of the trial;
+ * - prior: e | b ~ N(μ_e + C (b − μ_b), diag σ²), b the voxel2clip backbone of the trial (in its own,
+ *   rotated space: backbone-space.ts), C a ridge regression, σ² the residual variance per coordinate;
  * - low-level: voxels -> backbone (the ridge) -> latent (a regression of z on the raw embedding), one
  *   linear map.
  */
+import { rotateRows } from "../backbone-space.ts";
 import { imageTensor } from "../encoder.ts";
 import { trainingSet } from "../fit-voxel2clip.ts";
 import type { RidgeFit } from "../ridge.ts";
@@ -28,7 +30,12 @@ export interface ReconWorld {
     eigenvalues: Float32Array;
     eigenvectors: Float32Array;
   };
-  prior: { alpha: Float32Array; beta: Float32Array; variance: Float32Array };
+  prior: {
+    /** μ_e − C μ_b [EMBEDDING_VALUES] and C [EMBEDDING_VALUES, EMBEDDING_VALUES] row-major. */
+    offset: Float32Array;
+    map: Float32Array;
+    variance: Float32Array;
+  };
   lowlevel: { weights: Float32Array; bias: Float32Array };
 }
 
@@ -36,6 +43,7 @@ export interface ReconWorld {
 const DECODER_RELATIVE_LAMBDA = 0.01;
 /** Every PRIOR_ROW_STEP-th training trial fits the prior (its backbones are an N × V × 544 product). */
 const PRIOR_ROW_STEP = 2;
+const PRIOR_RELATIVE_LAMBDA = 0.01;
 
 /** Each embedding divided by its CLS-token norm (+1e-6), as reconstruct.ts rescales the prior's samples. */
 export function clsNormalized(embedding: Float32Array): Float32Array {
@@ -46,11 +54,12 @@ export function clsNormalized(embedding: Float32Array): Float32Array {
 }
 
 export function trainingStimuli(world: World): number[] {
-  return world.design.sessions.filter((s) => !s.heldOut).flatMap((s) => s.stimuli);
+  const test = new Set(world.design.testStimuli);
+  return world.design.sessions.flatMap((s) => s.stimuli).filter((s) => !test.has(s));
 }
 
-/** Backbone (ridge output) of each row of prepared voxels, [rows, EMBEDDING_VALUES]. */
-export function backbones(voxels: Float32Array, rows: number, fit: RidgeFit): Float32Array {
+/** Backbone (ridge output, rotated into the backbone space) of each row of prepared voxels. */
+export function backbones(world: World, voxels: Float32Array, rows: number, fit: RidgeFit): Float32Array {
   const v = voxels.length / rows;
   const out = new Float32Array(rows * EMBEDDING_VALUES);
   for (let r = 0; r < rows; r++) {
@@ -62,7 +71,7 @@ export function backbones(voxels: Float32Array, rows: number, fit: RidgeFit): Fl
       for (let j = 0; j < EMBEDDING_VALUES; j++) o[j]! += x * w[j]!;
     }
   }
-  return out;
+  return Float32Array.from(rotateRows(out, rows, world.backboneRotation, EMBEDDING_VALUES));
 }
 
 export function fitReconWorld(world: World, fit: RidgeFit): ReconWorld {
@@ -119,29 +128,20 @@ function fitPrior(world: World, fit: RidgeFit): ReconWorld["prior"] {
     voxels.set(x.data.subarray(row * x.cols, (row + 1) * x.cols), r * x.cols);
     targets.set(y.data.subarray(row * EMBEDDING_VALUES, (row + 1) * EMBEDDING_VALUES), r * EMBEDDING_VALUES);
   }
-  const b = backbones(voxels, rows, fit);
-  const alpha = new Float32Array(EMBEDDING_VALUES);
-  const beta = new Float32Array(EMBEDDING_VALUES);
+  const b = backbones(world, voxels, rows, fit);
+  const samples = { data: b, rows, cols: EMBEDDING_VALUES };
+  const map = regress(samples, { data: targets, rows, cols: EMBEDDING_VALUES }, PRIOR_RELATIVE_LAMBDA);
+  const predicted = predict(samples, map);
   const variance = new Float32Array(EMBEDDING_VALUES);
-  for (let j = 0; j < EMBEDDING_VALUES; j++) {
-    let [mb, me] = [0, 0];
-    for (let r = 0; r < rows; r++) {
-      mb += b[r * EMBEDDING_VALUES + j]! / rows;
-      me += targets[r * EMBEDDING_VALUES + j]! / rows;
-    }
-    let [vb, ve, cbe] = [0, 0, 0];
-    for (let r = 0; r < rows; r++) {
-      const db = b[r * EMBEDDING_VALUES + j]! - mb;
-      const de = targets[r * EMBEDDING_VALUES + j]! - me;
-      vb += db * db;
-      ve += de * de;
-      cbe += db * de;
-    }
-    beta[j] = cbe / vb;
-    alpha[j] = me - beta[j]! * mb;
-    variance[j] = Math.max((ve - beta[j]! * cbe) / rows, 1e-8);
-  }
-  return { alpha, beta, variance };
+  for (let r = 0; r < rows; r++)
+    for (let j = 0; j < EMBEDDING_VALUES; j++)
+      variance[j]! += (targets[r * EMBEDDING_VALUES + j]! - predicted[r * EMBEDDING_VALUES + j]!) ** 2 / rows;
+  const offset = Float32Array.from(map.yMean, (m, j) => {
+    let sum = m;
+    for (let i = 0; i < EMBEDDING_VALUES; i++) sum -= map.b[j * EMBEDDING_VALUES + i]! * map.xMean[i]!;
+    return sum;
+  });
+  return { offset, map: Float32Array.from(map.b), variance: variance.map((v) => Math.max(v, 1e-8)) };
 }
 
 /** latent(v) = μ_z + G (W v + b − μ_e): the ridge composed with the raw-embedding -> latent regression. */
