@@ -174,11 +174,10 @@ describe("held-out reconstructions", () => {
     expect(ok.identification).toBeGreaterThan(skipped.identification);
   });
 
-  it("best of N by CLIP similarity beats a random pick of the same candidates on every metric", () => {
-    const [ok, random] = [of("sim01"), of("random_pick")];
-    expect(ok.pixCorr).toBeGreaterThan(random.pixCorr);
-    expect(ok.ssim).toBeGreaterThan(random.ssim);
-    expect(ok.identification).toBeGreaterThan(random.identification);
+  // At N = 4 over 40 images only PixCorr separates them (SSIM measured 0.463 against 0.470 for the random
+  // pick); at N = 16 over 100 images best-of-N wins on all three (bench/sim01-reconstruction.ts, docs).
+  it("best of N by CLIP similarity beats a random pick of the same candidates on PixCorr", () => {
+    expect(of("sim01").pixCorr).toBeGreaterThan(of("random_pick").pixCorr);
   });
 
   it("SSIM and PixCorr score an image against itself as 1 and the reconstruction below it", () => {
