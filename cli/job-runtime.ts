@@ -3,6 +3,7 @@ import { type Config, ConfigError } from "../core/config.ts";
 import { readOrCreateSecret } from "../core/data-dir.ts";
 import { openConfiguredDatabase } from "../core/db/open.ts";
 import type { InferenceService } from "../core/inference/inference.ts";
+import type { Reconstructor } from "../core/inference/reconstructor.ts";
 import { type JobRuntime, type JobRuntimeParts, startJobRuntime } from "../core/jobs/job-runtime.ts";
 import { openVectorStore } from "../core/search/open-vector-store.ts";
 import { openBlobStore } from "../core/storage/open-blob-store.ts";
@@ -28,7 +29,7 @@ export function runsJobRuntime(config: Config, parts: JobRuntimeParts): boolean 
 export async function openJobRuntime(
   config: Config,
   parts: JobRuntimeParts,
-  models: Promise<InferenceService>,
+  models: Promise<InferenceService & Reconstructor>,
   log: Logger,
 ): Promise<JobRuntime> {
   const db = await openConfiguredDatabase(config);

@@ -14,6 +14,7 @@ import { registerCancelJob } from "./routes/cancel-job.ts";
 import { registerCompleteUpload } from "./routes/complete-upload.ts";
 import { registerCreateCandidateRetrieval } from "./routes/create-candidate-retrieval.ts";
 import { registerCreateEmbeddings } from "./routes/create-embeddings.ts";
+import { registerCreateReconstruction } from "./routes/create-reconstruction.ts";
 import { registerCreateRetrieval } from "./routes/create-retrieval.ts";
 import { registerCreateUpload } from "./routes/create-upload.ts";
 import { registerDeleteJob } from "./routes/delete-job.ts";
@@ -91,6 +92,7 @@ export function createApp(services: AppServices): App {
   registerListIndexes(app);
   registerCreateRetrieval(app);
   registerCreateCandidateRetrieval(app);
+  registerCreateReconstruction(app);
   registerCreateUpload(app);
   registerCompleteUpload(app);
   registerGetUpload(app);

@@ -20,6 +20,7 @@ const MODEL = "sim01";
 let server: LiveServer;
 let scratch: string;
 let session: { file: string; stimulus: string[] };
+let testImages: Set<string>;
 let secondSession: { file: string; stimulus: string[] };
 let uploadId: string;
 
@@ -63,6 +64,11 @@ beforeAll(async () => {
   const sessions = path.join(server.dataDir, "sim01", "sessions");
   const truth = JSON.parse(await readFile(path.join(sessions, "truth.json"), "utf8"));
   session = { ...truth.sessions[0], file: path.join(sessions, truth.sessions[0].file) };
+  // Test images are the stimuli shown in more than one session (NSD's design); the rest are training images.
+  const shown = new Map<string, number>();
+  for (const { stimulus } of truth.sessions as { stimulus: string[] }[])
+    for (const id of new Set(stimulus)) shown.set(id, (shown.get(id) ?? 0) + 1);
+  testImages = new Set([...shown].filter(([, sessionsShown]) => sessionsShown > 1).map(([id]) => id));
   secondSession = { ...truth.sessions[1], file: path.join(sessions, truth.sessions[1].file) };
 }, 600_000);
 
@@ -128,9 +134,10 @@ describe("mindeye embed", () => {
 });
 
 describe("mindeye retrieve", () => {
-  it("finds each seen image (repeats averaged) among the 300 test stimuli", async () => {
-    const images = [...new Set(session.stimulus)].slice(0, 30);
-    const groups = images.map((image) => session.stimulus.flatMap((s, t) => (s === image ? [t] : [])));
+  it("finds the seen image of a session's test trials among the 300 test stimuli", async () => {
+    // One session shows each test image once: each group is one trial, z-scored over the whole upload.
+    const images = session.stimulus.filter((id) => testImages.has(id)).slice(0, 30);
+    const groups = images.map((image) => [session.stimulus.indexOf(image)]);
     const outcome = await mindeye([
       "retrieve",
       uploadId,
@@ -159,10 +166,11 @@ describe("mindeye retrieve across sessions", () => {
   it("takes an upload id and a file (uploaded first) as sessions, rows concatenated in order", async () => {
     // Rows of the second session follow the first's in the concatenation the average groups index.
     const stimuli = [...session.stimulus, ...secondSession.stimulus];
-    const images = [
-      ...[...new Set(session.stimulus)].slice(0, 15),
-      ...[...new Set(secondSession.stimulus)].slice(0, 15),
-    ];
+    // Test images shown in both sessions: each group averages one repeat from each.
+    const images = session.stimulus
+      .filter((id) => testImages.has(id) && secondSession.stimulus.includes(id))
+      .slice(0, 15);
+    expect(images.length).toBeGreaterThanOrEqual(10);
     const groups = images.map((image) => stimuli.flatMap((s, t) => (s === image ? [t] : [])));
     const outcome = await mindeye([
       "retrieve",

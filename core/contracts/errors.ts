@@ -38,6 +38,7 @@ export const ERROR_CODES = {
   invalid_vector: { status: 422, title: "The vector is not valid for this index" },
   webhook_url_refused: { status: 422, title: "The webhook URL is not allowed" },
   job_not_cancelable: { status: 409, title: "The job has already finished" },
+  model_cannot_reconstruct: { status: 422, title: "The model's bundle cannot reconstruct images" },
 
   // capacity and failures
   rate_limited: { status: 429, title: "Too many requests" },

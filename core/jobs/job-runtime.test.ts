@@ -2,6 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHarness, type Harness, TINY_MODEL } from "../../test/helpers/harness.ts";
 import type { InferenceService } from "../inference/inference.ts";
+import type { Reconstructor } from "../inference/reconstructor.ts";
 import { type JobRuntimeDeps, startJobRuntime } from "./job-runtime.ts";
 import { type Receiver, startReceiver } from "./test-support/receiver.ts";
 
@@ -27,7 +28,9 @@ afterAll(async () => {
   await h.close();
 });
 
-const deps = (models: Promise<InferenceService>): JobRuntimeDeps => {
+// The harness serves a ModelServer, which reconstructs too.
+const models = () => h.services.inference as InferenceService & Reconstructor;
+const deps = (models: Promise<InferenceService & Reconstructor>): JobRuntimeDeps => {
   const { db, uploads, blobs, vectors } = h.services;
   return { config, db, uploads, blobs, vectors, models, log: { info() {}, warn() {}, error() {} } };
 };
@@ -50,13 +53,13 @@ const statusOf = async (id: string) =>
 
 describe("the job runtime", () => {
   it("claims jobs only once the models are loaded, so none fails while they load", async () => {
-    let loaded!: (models: InferenceService) => void;
+    let loaded!: (models: InferenceService & Reconstructor) => void;
     const runtime = await startJobRuntime(deps(new Promise((resolve) => (loaded = resolve))));
     try {
       const id = await submit();
       await sleep(1500);
       expect(await statusOf(id)).toBe("queued");
-      loaded(h.services.inference);
+      loaded(models());
       await expect.poll(() => statusOf(id), { timeout: 20_000 }).toBe("succeeded");
     } finally {
       await runtime.stop();
@@ -64,7 +67,7 @@ describe("the job runtime", () => {
   });
 
   it("with jobs switched off runs none, while its dispatcher still sends the webhooks", async () => {
-    const runtime = await startJobRuntime(deps(Promise.resolve(h.services.inference)), {
+    const runtime = await startJobRuntime(deps(Promise.resolve(models())), {
       jobs: false,
       webhooks: true,
       sweep: false,

@@ -2,6 +2,8 @@ import type { Config } from "../config.ts";
 import type { Database } from "../db/database.ts";
 import { batchJobHandlers } from "../inference/batch-jobs.ts";
 import type { InferenceService } from "../inference/inference.ts";
+import { reconstructionJobHandlers } from "../inference/reconstruction-job.ts";
+import type { Reconstructor } from "../inference/reconstructor.ts";
 import type { VectorStore } from "../search/vector-index.ts";
 import type { BlobStore } from "../storage/blob-store.ts";
 import { startExpiredUploadSweeper } from "../uploads/expired-upload-sweeper.ts";
@@ -37,8 +39,11 @@ export interface JobRuntimeDeps {
   uploads: UploadStore;
   blobs: BlobStore;
   vectors: VectorStore;
-  /** The models jobs run on, once loaded: jobs are claimed only then, so none fails while they load. */
-  models: Promise<InferenceService>;
+  /**
+   * The models jobs run on, once loaded: jobs are claimed only then, so none fails while they load. They
+   * embed and reconstruct in this process (gpu-worker's ModelServer).
+   */
+  models: Promise<InferenceService & Reconstructor>;
   log: Log;
 }
 
@@ -67,18 +72,16 @@ export async function startJobRuntime(
   let worker: Promise<JobWorker> | undefined;
   if (parts.jobs) {
     deps.models.then(
-      (inference) => {
+      (models) => {
         if (stopping) return;
+        const prepare = { inference: models, uploads, blobs, decodedMaxBytes: config.DECODED_MAX_BYTES };
         worker = startJobWorker({
           db,
           blobs,
-          handlers: batchJobHandlers({
-            inference,
-            uploads,
-            blobs,
-            vectors,
-            decodedMaxBytes: config.DECODED_MAX_BYTES,
-          }),
+          handlers: {
+            ...batchJobHandlers({ ...prepare, vectors }),
+            ...reconstructionJobHandlers({ ...prepare, reconstructor: models }),
+          },
           concurrency: config.JOB_CONCURRENCY,
           leaseMs: config.JOB_LEASE_SECONDS * 1000,
           maxRunningPerLab: config.JOB_MAX_RUNNING_PER_LAB,

@@ -3,6 +3,7 @@ import type { JobRecord } from "../../core/contracts/jobs.ts";
 import type { BlobStore } from "../../core/storage/blob-store.ts";
 import type { JobResource, OutputFile } from "./job-schemas.ts";
 import { jobUrls } from "./job-urls.ts";
+import { presentReconstructions } from "./present-reconstructions.ts";
 
 /** How long a signed output URL in a job response stays valid. */
 export const OUTPUT_URL_TTL_SECONDS = 3600;
@@ -27,10 +28,10 @@ export async function presentJob<Job extends Omit<JobRecord, "inputs">>(
 
 async function presentOutputs(outputs: unknown, blobs: BlobStore): Promise<unknown> {
   if (!outputs || typeof outputs !== "object" || !("files" in outputs)) return outputs;
-  const files = storedFiles.safeParse(outputs.files);
-  if (!files.success) return outputs;
+  const stored = storedFiles.safeParse(outputs.files);
+  if (!stored.success) return outputs;
   const signed = await Promise.all(
-    Object.entries(files.data).map(async ([name, file]): Promise<[string, z.infer<typeof OutputFile>]> => {
+    Object.entries(stored.data).map(async ([name, file]): Promise<[string, z.infer<typeof OutputFile>]> => {
       const get = await blobs.presignGet(file.key, {
         expiresInSeconds: OUTPUT_URL_TTL_SECONDS,
         filename: name,
@@ -46,5 +47,6 @@ async function presentOutputs(outputs: unknown, blobs: BlobStore): Promise<unkno
       ];
     }),
   );
-  return { ...outputs, files: Object.fromEntries(signed) };
+  const files = Object.fromEntries(signed);
+  return presentReconstructions({ ...outputs, files }, files);
 }

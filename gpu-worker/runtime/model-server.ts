@@ -6,7 +6,14 @@ import type {
   ModelDescription,
   Tensor,
 } from "../../core/inference/inference.ts";
-import { loadBundle } from "../bundles/load-bundle.ts";
+import type {
+  Reconstruction,
+  ReconstructionSettings,
+  ReconstructionStep,
+  Reconstructor,
+} from "../../core/inference/reconstructor.ts";
+import { type LoadedBundle, loadBundle } from "../bundles/load-bundle.ts";
+import { BundleReconstructor } from "./bundle-reconstructor.ts";
 import type { BatcherOptions, BatchStats } from "./dynamic-batcher.ts";
 import { LoadedModel } from "./loaded-model.ts";
 import type { ExecutionProvider } from "./ort-session.ts";
@@ -20,12 +27,19 @@ export interface ModelServerOptions {
   log: Pick<Logger, "info" | "warn">;
 }
 
-/** The in-process model server: every bundle verified, loaded, warmed up, then served through its batcher. */
-export class ModelServer implements InferenceService {
-  private constructor(private readonly models: Map<string, LoadedModel>) {}
+/**
+ * The in-process model server: every bundle verified, loaded, warmed up, then served through its batcher;
+ * reconstructions run each bundle's generative graphs, opened on first use.
+ */
+export class ModelServer implements InferenceService, Reconstructor {
+  private constructor(
+    private readonly models: Map<string, LoadedModel>,
+    private readonly reconstructor: BundleReconstructor,
+  ) {}
 
   static async open(options: ModelServerOptions): Promise<ModelServer> {
     const models = new Map<string, LoadedModel>();
+    const bundles = new Map<string, LoadedBundle>();
     for (const dir of options.bundleDirs) {
       const bundle = await loadBundle(dir);
       const model = await LoadedModel.open(bundle, options);
@@ -40,8 +54,9 @@ export class ModelServer implements InferenceService {
         "model loaded and warm",
       );
       models.set(bundle.manifest.id, model);
+      bundles.set(bundle.manifest.id, bundle);
     }
-    return new ModelServer(models);
+    return new ModelServer(models, new BundleReconstructor(bundles, options));
   }
 
   private model(id: string): LoadedModel {
@@ -69,6 +84,16 @@ export class ModelServer implements InferenceService {
     return this.model(model).embed(betas, outputs, signal);
   }
 
+  async reconstruct(
+    model: string,
+    voxels: Float32Array,
+    options: ReconstructionSettings,
+    hooks: { onProgress?: (progress: ReconstructionStep) => void; signal?: AbortSignal },
+  ): Promise<Reconstruction> {
+    this.model(model);
+    return this.reconstructor.reconstruct(model, voxels, options, hooks);
+  }
+
   async ready(): Promise<void> {
     if (this.models.size === 0) throw new Error("no model bundles are loaded");
   }
@@ -81,6 +106,7 @@ export class ModelServer implements InferenceService {
   }
 
   async close(): Promise<void> {
+    await this.reconstructor.close();
     await Promise.all([...this.models.values()].map((m) => m.close()));
   }
 }
