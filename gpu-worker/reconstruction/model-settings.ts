@@ -16,6 +16,47 @@ export interface ModelSettings {
 /** VD's DDIM config as UniPC 0.13 reads it (reference §3.1): 1000 steps, scaled_linear 0.00085 … 0.012. */
 export const DECODER_SCHEDULE = { trainTimesteps: 1000, betaStart: 0.00085, betaEnd: 0.012 } as const;
 
+/**
+ * The sampler block of a manifest for the samplers implemented here (reference §1–§3), with the values that
+ * depend on the networks: the prior's embedding scale, the VAE's latent scale and the decoder's guidance.
+ */
+export function mindeye1SamplerSettings(networks: {
+  imageEmbedScale: number;
+  vaeScaleFactor: number;
+  guidanceScale: number;
+}): Required<BundleManifest["sampler"]> {
+  return {
+    prior: {
+      kind: "ddpm",
+      train_timesteps: 100,
+      steps: 100,
+      beta_schedule: "cosine",
+      cosine_s: 0.008,
+      max_beta: 0.999,
+      prediction: "x_start",
+      image_embed_scale: networks.imageEmbedScale,
+      cond_scale: 1,
+      samples: 16,
+      seed: 42,
+    },
+    decoder: {
+      kind: "unipc",
+      solver_type: "bh2",
+      solver_order: 2,
+      lower_order_final: true,
+      prediction: "epsilon",
+      train_timesteps: DECODER_SCHEDULE.trainTimesteps,
+      beta_schedule: "scaled_linear",
+      beta_start: DECODER_SCHEDULE.betaStart,
+      beta_end: DECODER_SCHEDULE.betaEnd,
+      steps: 20,
+      guidance_scale: networks.guidanceScale,
+      img2img_strength: 0.85,
+      vae_scale_factor: networks.vaeScaleFactor,
+    },
+  };
+}
+
 export function modelSettings(manifest: BundleManifest): ModelSettings {
   const { prior, decoder } = manifest.sampler;
   const refuse = (what: string) =>

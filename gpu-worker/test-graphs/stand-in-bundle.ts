@@ -15,7 +15,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { BundleManifest, GraphName } from "../../core/contracts/bundle-manifest.ts";
 import { readOnnxSignature } from "../bundles/onnx-signature.ts";
-import { DECODER_SCHEDULE } from "../reconstruction/model-settings.ts";
+import { DECODER_SCHEDULE, mindeye1SamplerSettings } from "../reconstruction/model-settings.ts";
 import { cosineSchedule } from "../samplers/cosine-schedule.ts";
 import { GaussianGenerator } from "../samplers/gaussian-generator.ts";
 import { scaledLinearSchedule } from "../samplers/scaled-linear-schedule.ts";
@@ -235,36 +235,11 @@ export async function writeStandInBundle(
     input: { voxels: weights.sizes.voxels, dtype: "float32", grid: null, mask: null },
     embeddings: { backbone: space, retrieval: space, clip_image: space },
     graphs: specs,
-    sampler: {
-      prior: {
-        kind: "ddpm",
-        train_timesteps: 100,
-        steps: 100,
-        beta_schedule: "cosine",
-        cosine_s: 0.008,
-        max_beta: 0.999,
-        prediction: "x_start",
-        image_embed_scale: Math.sqrt(768),
-        cond_scale: 1,
-        samples: 16,
-        seed: 42,
-      },
-      decoder: {
-        kind: "unipc",
-        solver_type: "bh2",
-        solver_order: 2,
-        lower_order_final: true,
-        prediction: "epsilon",
-        train_timesteps: 1000,
-        beta_schedule: "scaled_linear",
-        beta_start: 0.00085,
-        beta_end: 0.012,
-        steps: 20,
-        guidance_scale: 3.5,
-        img2img_strength: 0.85,
-        vae_scale_factor: 0.18215,
-      },
-    },
+    sampler: mindeye1SamplerSettings({
+      imageEmbedScale: Math.sqrt(768),
+      vaeScaleFactor: 0.18215,
+      guidanceScale: 3.5,
+    }),
     source: {
       checkpoints: [],
       random_init: true,

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import pkg from "onnx-proto";
 import type { BundleManifest, GraphName } from "../../../core/contracts/bundle-manifest.ts";
 import { readOnnxSignature } from "../../bundles/onnx-signature.ts";
+import { mindeye1SamplerSettings } from "../../reconstruction/model-settings.ts";
 import { manifestFor, uint8Npy } from "../bundle.ts";
 import { voxel2clipGraph } from "../onnx-graphs.ts";
 import type { RidgeFit } from "../ridge.ts";
@@ -20,7 +21,6 @@ import {
   clipImageEmbedsGraph,
   IMAGE_EMBED_SCALE,
   lowlevelGraph,
-  PRIOR_TIMESTEPS,
   priorGraph,
   unetGraph,
   vaeDecoderGraph,
@@ -31,36 +31,11 @@ import type { ReconWorld } from "./recon-world.ts";
 const { onnx } = pkg;
 
 /** MindEye1's sampler settings (reference §1.2); guidance is 1 because the UNet world is the exact conditional. */
-export const SIM01_SAMPLER: BundleManifest["sampler"] = {
-  prior: {
-    kind: "ddpm",
-    train_timesteps: PRIOR_TIMESTEPS,
-    steps: PRIOR_TIMESTEPS,
-    beta_schedule: "cosine",
-    cosine_s: 0.008,
-    max_beta: 0.999,
-    prediction: "x_start",
-    image_embed_scale: IMAGE_EMBED_SCALE,
-    cond_scale: 1,
-    samples: 16,
-    seed: 42,
-  },
-  decoder: {
-    kind: "unipc",
-    solver_type: "bh2",
-    solver_order: 2,
-    lower_order_final: true,
-    prediction: "epsilon",
-    train_timesteps: 1000,
-    beta_schedule: "scaled_linear",
-    beta_start: 0.00085,
-    beta_end: 0.012,
-    steps: 20,
-    guidance_scale: 1,
-    img2img_strength: 0.85,
-    vae_scale_factor: VAE_SCALE_FACTOR,
-  },
-};
+export const SIM01_SAMPLER: BundleManifest["sampler"] = mindeye1SamplerSettings({
+  imageEmbedScale: IMAGE_EMBED_SCALE,
+  vaeScaleFactor: VAE_SCALE_FACTOR,
+  guidanceScale: 1,
+});
 
 export function reconGraphs(world: World, fit: RidgeFit, recon: ReconWorld): Record<GraphName, Uint8Array> {
   const voxels = world.subject.roiFileOffsets.length;

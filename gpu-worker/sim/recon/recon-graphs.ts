@@ -39,7 +39,7 @@ import {
 import type { ReconWorld } from "./recon-world.ts";
 
 const { onnx } = pkg;
-export const PRIOR_TIMESTEPS = 100;
+const PRIOR_TIMESTEPS = 100;
 /** D2P scales image embeddings by √dim; sim01's token dim is 32. */
 export const IMAGE_EMBED_SCALE = Math.sqrt(TOKEN_DIM);
 const LATENT_DIMS = ["batch", LATENT_CHANNELS, LATENT_SIDE, LATENT_SIDE];
