@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { Command } from "commander";
 import { loadConfig } from "../../core/config.ts";
+import type { LabClient } from "../api-client.ts";
 import { writeContactSheet } from "../demo/contact-sheet.ts";
 import { labClient } from "../lab-connection.ts";
 import { UserError } from "../user-error.ts";
@@ -9,13 +10,10 @@ import { UserError } from "../user-error.ts";
 interface Hit {
   id: string | number;
   score: number;
+  /** `image` is a signed URL of the stimulus's PNG. */
   payload: { stimulus_id: string; image: string };
 }
-type RetrievalAnswer = {
-  results?: Hit[][];
-  status?: string;
-  outputs?: { files: { results: { url: string } } };
-};
+type RetrievalAnswer = { results?: Hit[][]; id?: string; status?: string };
 
 /**
  * `mindeye demo`: what a lab does with the running API, on one session of the simulated subject:
@@ -71,7 +69,7 @@ export function demoCommand(): Command {
         },
         { prefer: "wait=60" },
       );
-      const results = answer.results ?? (await resultsOfJob(answer));
+      const results = answer.results ?? (await resultsOfJob(client, answer));
       const top1 = results.filter((hits, i) => hits[0]?.payload.stimulus_id === seen[i]).length / seen.length;
       console.log(
         `top-1 among the 300 test stimuli of ${truth.index}, over this session's ${seen.length} single test trials: ${(100 * top1).toFixed(1)}% (chance 0.3%)\n`,
@@ -84,8 +82,10 @@ export function demoCommand(): Command {
         const line = hits.map((h) => `${h.payload.stimulus_id} ${h.score.toFixed(3)}`).join("  ");
         console.log(`${seen[i]} -> ${line}${hits[0]?.payload.stimulus_id === seen[i] ? "  (hit)" : ""}`);
         rows.push({
-          seen: path.join(dataDir, "sim01", "stimuli", `${seen[i]}.png`),
-          retrieved: hits.map((h) => path.join(dataDir, h.payload.image)),
+          seen: await readFile(path.join(dataDir, "sim01", "stimuli", `${seen[i]}.png`)),
+          retrieved: await Promise.all(
+            hits.map(async (h) => Buffer.from(await (await client.download(h.payload.image)).arrayBuffer())),
+          ),
           hit: hits[0]?.payload.stimulus_id === seen[i],
         });
       }
@@ -94,10 +94,9 @@ export function demoCommand(): Command {
     });
 }
 
-async function resultsOfJob(answer: RetrievalAnswer): Promise<Hit[][]> {
-  if (answer.status !== "succeeded" || !answer.outputs) {
+async function resultsOfJob(client: LabClient, answer: RetrievalAnswer): Promise<Hit[][]> {
+  if (answer.status !== "succeeded") {
     throw new UserError(`the retrieval job is ${answer.status}; try again with a longer wait`);
   }
-  const res = await fetch(answer.outputs.files.results.url);
-  return ((await res.json()) as { results: Hit[][] }).results;
+  return (await client.call<{ results: Hit[][] }>("GET", `/v1/jobs/${answer.id}/results`)).results;
 }

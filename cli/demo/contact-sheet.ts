@@ -8,13 +8,13 @@ const GAP = 8;
  * Rows whose top-1 is the seen image get a green frame on it, others red, so the sheet reads at a glance.
  */
 export async function writeContactSheet(
-  rows: { seen: string; retrieved: string[]; hit: boolean }[],
+  rows: { seen: Uint8Array; retrieved: Uint8Array[]; hit: boolean }[],
   out: string,
 ): Promise<void> {
   const columns = 1 + Math.max(...rows.map((r) => r.retrieved.length));
   const width = columns * (TILE + GAP) + GAP * 3;
   const height = rows.length * (TILE + GAP) + GAP;
-  const tile = (file: string) => sharp(file).resize(TILE, TILE, { kernel: "nearest" }).png().toBuffer();
+  const tile = (file: Uint8Array) => sharp(file).resize(TILE, TILE, { kernel: "nearest" }).png().toBuffer();
   const frame = (hit: boolean) =>
     sharp({
       create: { width: TILE + 6, height: TILE + 6, channels: 3, background: hit ? "#1a9e3a" : "#c62828" },
