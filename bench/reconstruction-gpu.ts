@@ -1,0 +1,63 @@
+/**
+ * MindEye1's whole reconstruction at full width on a GPU (issue 14, deliverable 5): every graph of a
+ * subject-1 bundle with seeded random weights, one reconstruction at N = 16 with the manifest's settings
+ * (100 prior steps, 17 UniPC steps from img2img 0.85, guidance 3.5), timed per stage. Random weights give
+ * meaningless pictures at the real cost. Run by `bench/gpu.sh` when a device is lent:
+ *
+ *   node --expose-gc --import tsx bench/reconstruction-gpu.ts [--provider cuda|cpu] [--precision float16|float32] [--bundle DIR]
+ */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { loadBundle } from "../gpu-worker/bundles/load-bundle.ts";
+import { runExporter } from "../gpu-worker/bundles/python-exporter.ts";
+import { modelSettings } from "../gpu-worker/reconstruction/model-settings.ts";
+import {
+  openReconstructionGraphs,
+  RECONSTRUCTION_GRAPHS,
+  releaseGraphs,
+} from "../gpu-worker/reconstruction/reconstruction-graphs.ts";
+import type { ExecutionProvider } from "../gpu-worker/runtime/ort-session.ts";
+import { GaussianGenerator } from "../gpu-worker/samplers/gaussian-generator.ts";
+import { fmt, machineLine } from "./harness.ts";
+import { timePipeline } from "./pipeline-timing.ts";
+
+const { values: options } = parseArgs({
+  options: {
+    provider: { type: "string", default: "cuda" },
+    precision: { type: "string", default: "float16" },
+    bundle: { type: "string" },
+  },
+});
+const provider = options.provider as ExecutionProvider;
+const N = 16;
+
+async function ensureBundle(): Promise<string> {
+  if (options.bundle) return options.bundle;
+  const dir = join(process.env.TMPDIR ?? "/tmp", `mindeye-bench-full-${options.precision}`);
+  if (existsSync(join(dir, "manifest.json"))) return dir;
+  const args = ["--family", "mindeye1", "--subject", "1", "--config", "full", "--random-init"];
+  args.push("--graphs", RECONSTRUCTION_GRAPHS.join(","), "--out", dir);
+  const started = performance.now();
+  await runExporter("export.py", options.precision === "float16" ? [...args, "--fp16"] : args);
+  console.log(`exported in ${((performance.now() - started) / 1000).toFixed(0)} s (with parity checks)`);
+  return dir;
+}
+
+console.log(`reconstruction bench: ${machineLine()}, provider ${provider}, ${options.precision}`);
+const bundle = await loadBundle(await ensureBundle());
+const graphs = await openReconstructionGraphs(bundle, { providers: [provider, "cpu"] });
+const ran = Object.values(graphs).map((g) => `${g.name} on ${g.provider}`);
+console.log(`graphs: ${ran.join(", ")}`);
+const settings = modelSettings(bundle.manifest);
+const voxels = new GaussianGenerator(1).fill(new Float32Array(settings.voxels));
+const timing = await timePipeline(graphs, settings, voxels, N);
+await releaseGraphs(graphs);
+
+console.log(`\nOne reconstruction, N = ${N}: ${fmt(timing.total, 1)} s; host memory over the start:`);
+console.log(`${fmt(timing.buffersMb, 0)} MB of JS buffers, ${fmt(timing.rssMb, 0)} MB RSS.\n`);
+console.log("| stage | seconds | share |");
+console.log("|---|---|---|");
+for (const [stage, s] of timing.stageSeconds) {
+  console.log(`| ${stage} | ${fmt(s, 2)} | ${fmt((100 * s) / timing.total, 1)}% |`);
+}
