@@ -17,8 +17,13 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | 
 nvidia-smi --query-gpu=memory.used --format=csv,noheader -lms 500 > "$out/gpu-memory.csv" &
 sampler=$!
 trap 'kill $sampler 2>/dev/null || true' EXIT
-# One float16 bundle with every graph serves both benches (exported once, ~2 GB of UNet weights).
-bundle="${TMPDIR:-/tmp}/mindeye-bench-full-float16"
-node --expose-gc --import tsx bench/reconstruction-gpu.ts | tee "$out/reconstruction-gpu.md"
-npx tsx bench/decoder-graphs.ts --provider cuda --precision float16 --runs 10 --bundle "$bundle" | tee "$out/decoder-graphs-gpu.md"
+# One float16 bundle with every graph serves both benches (exported once: ~1.7 GB of UNet weights).
+bundle="${TMPDIR:-/tmp}/mindeye-bench-gpu-float16"
+if [ ! -f "$bundle/manifest.json" ]; then
+  "${MINDEYE_EXPORT_PYTHON:-/usr/bin/python3}" gpu-worker/export/export.py --family mindeye1 --subject 1 \
+    --config full --random-init --fp16 --out "$bundle"
+fi
+node --expose-gc --import tsx bench/reconstruction-gpu.ts --bundle "$bundle" | tee "$out/reconstruction-gpu.md"
+npx tsx bench/decoder-graphs.ts --provider cuda --precision float16 --runs 10 --bundle "$bundle" |
+  tee "$out/decoder-graphs-gpu.md"
 echo "peak GPU memory: $(sort -n "$out/gpu-memory.csv" | tail -1)" | tee -a "$out/gpu.txt"

@@ -6,11 +6,8 @@
  *
  *   node --expose-gc --import tsx bench/reconstruction-gpu.ts [--provider cuda|cpu] [--precision float16|float32] [--bundle DIR]
  */
-import { existsSync } from "node:fs";
-import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { loadBundle } from "../gpu-worker/bundles/load-bundle.ts";
-import { runExporter } from "../gpu-worker/bundles/python-exporter.ts";
 import { modelSettings } from "../gpu-worker/reconstruction/model-settings.ts";
 import {
   openReconstructionGraphs,
@@ -19,6 +16,7 @@ import {
 } from "../gpu-worker/reconstruction/reconstruction-graphs.ts";
 import type { ExecutionProvider } from "../gpu-worker/runtime/ort-session.ts";
 import { GaussianGenerator } from "../gpu-worker/samplers/gaussian-generator.ts";
+import { ensureFullWidthBundle, type Precision } from "./full-width-bundle.ts";
 import { fmt, machineLine } from "./harness.ts";
 import { timePipeline } from "./pipeline-timing.ts";
 
@@ -30,22 +28,13 @@ const { values: options } = parseArgs({
   },
 });
 const provider = options.provider as ExecutionProvider;
+const precision = options.precision as Precision;
 const N = 16;
 
-async function ensureBundle(): Promise<string> {
-  if (options.bundle) return options.bundle;
-  const dir = join(process.env.TMPDIR ?? "/tmp", `mindeye-bench-full-${options.precision}`);
-  if (existsSync(join(dir, "manifest.json"))) return dir;
-  const args = ["--family", "mindeye1", "--subject", "1", "--config", "full", "--random-init"];
-  args.push("--graphs", RECONSTRUCTION_GRAPHS.join(","), "--out", dir);
-  const started = performance.now();
-  await runExporter("export.py", options.precision === "float16" ? [...args, "--fp16"] : args);
-  console.log(`exported in ${((performance.now() - started) / 1000).toFixed(0)} s (with parity checks)`);
-  return dir;
-}
-
 console.log(`reconstruction bench: ${machineLine()}, provider ${provider}, ${options.precision}`);
-const bundle = await loadBundle(await ensureBundle());
+const bundle = await loadBundle(
+  options.bundle ?? (await ensureFullWidthBundle(RECONSTRUCTION_GRAPHS, precision)),
+);
 const graphs = await openReconstructionGraphs(bundle, { providers: [provider, "cpu"] });
 const ran = Object.values(graphs).map((g) => `${g.name} on ${g.provider}`);
 console.log(`graphs: ${ran.join(", ")}`);

@@ -7,13 +7,11 @@
  *
  *   node --expose-gc --import tsx bench/reconstruction.ts
  */
-import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as ort from "onnxruntime-node";
 import { loadBundle } from "../gpu-worker/bundles/load-bundle.ts";
-import { runExporter } from "../gpu-worker/bundles/python-exporter.ts";
 import { GraphSession } from "../gpu-worker/reconstruction/graph-session.ts";
 import { modelSettings } from "../gpu-worker/reconstruction/model-settings.ts";
 import {
@@ -33,6 +31,7 @@ import {
   TINY,
   writeStandInBundle,
 } from "../gpu-worker/test-graphs/stand-in-bundle.ts";
+import { ensureFullWidthBundle } from "./full-width-bundle.ts";
 import { fmt, machineLine } from "./harness.ts";
 import { timePipeline } from "./pipeline-timing.ts";
 
@@ -128,27 +127,8 @@ async function standInPipeline(sizes: typeof FULL_WIDTH, dir: string) {
   return timing;
 }
 
-async function ensureFullWidthPrior(): Promise<string> {
-  const dir = join(tmpdir(), "mindeye-bench-prior-full");
-  if (!existsSync(join(dir, "manifest.json"))) {
-    const args = [
-      "--family",
-      "mindeye1",
-      "--subject",
-      "1",
-      "--config",
-      "full",
-      "--random-init",
-      "--graphs",
-      "prior",
-    ];
-    await runExporter("export.py", [...args, "--out", dir]);
-  }
-  return dir;
-}
-
 async function realPriorStep(batch: number): Promise<number> {
-  const bundle = await loadBundle(await ensureFullWidthPrior());
+  const bundle = await loadBundle(await ensureFullWidthBundle(["prior"], "float32"));
   const prior = await GraphSession.open("prior", bundle.graphs.prior!.path, {
     providers: ["cpu"],
     intraOpThreads: THREADS,
