@@ -31,10 +31,10 @@ const provider = options.provider as ExecutionProvider;
 const precision = options.precision as Precision;
 const N = 16;
 
-console.log(`reconstruction bench: ${machineLine()}, provider ${provider}, ${options.precision}`);
 const bundle = await loadBundle(
   options.bundle ?? (await ensureFullWidthBundle(RECONSTRUCTION_GRAPHS, precision)),
 );
+console.log(`reconstruction bench: ${machineLine()}, provider ${provider}, bundle ${bundle.manifest.id}`);
 const graphs = await openReconstructionGraphs(bundle, { providers: [provider, "cpu"] });
 const ran = Object.values(graphs).map((g) => `${g.name} on ${g.provider}`);
 console.log(`graphs: ${ran.join(", ")}`);
