@@ -217,7 +217,8 @@ class Client:
         """Follows the job until it ends; returns it once succeeded.
 
         ``progress=True`` draws a bar on stderr; a callable gets the job at each event. A failed job raises
-        the error of its ``error`` code (with ``.job`` set); canceled or expired raises JobCanceledError.
+        the error of its ``error`` code (with ``.job`` set), and so does an expired one (``deadline_exceeded``);
+        a canceled one raises JobCanceledError.
         """
         job_id = _job_id(job)
         report = bars.job_bar if progress is True else progress or None
@@ -239,7 +240,7 @@ class Client:
         if current["status"] == "succeeded":
             # The events carry no inputs and the outputs' URLs were signed then: fetch them fresh.
             return self.job(job_id)
-        if current["status"] == "failed":
+        if current["status"] == "failed" or (current["status"] == "expired" and current.get("error")):
             error = error_from_problem(current.get("error") or {})
             error.job = dict(current)
             raise error
