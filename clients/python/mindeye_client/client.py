@@ -183,6 +183,62 @@ class Client:
             return {**found, "preprocessing": job["outputs"].get("preprocessing"), "job": job}
         return response.json()
 
+    # -- reconstructions -------------------------------------------------------------------------
+
+    def reconstruct(
+        self,
+        model: str,
+        betas: Betas,
+        *,
+        preprocessing: Optional[Mapping[str, Any]] = None,
+        samples: Optional[int] = None,
+        seed: Optional[int] = None,
+        prior_steps: Optional[int] = None,
+        decoder_steps: Optional[int] = None,
+        guidance_scale: Optional[float] = None,
+        img2img_strength: Optional[float] = None,
+        outputs: Optional[Sequence[str]] = None,
+        previews: Optional[bool] = None,
+        deadline_seconds: Optional[int] = None,
+        webhook: Optional[Mapping[str, Any]] = None,
+        idempotency_key: Optional[str] = None,
+        wait: bool = True,
+        timeout: Optional[float] = None,
+        progress: Progress = None,
+    ) -> dict:
+        """Reconstructs the seen image of each input (a row of betas after ``average``): always a job.
+
+        Options left out take the API's defaults (16 samples, seed 42, 20 decoder steps, guidance 3.5,
+        img2img 0.85, every output). Waits for the job and returns its outputs,
+        ``{"reconstructions": [{"input", "best": {"url", "width", "height", "clip_score"}, "candidates",
+        "blurry", "seed"}, ...], "files": {..., "scores.json"}, ..., "job"}``: fetch a picture with
+        ``download(r["best"])``. ``progress`` (True for a bar, or a callable given the job at each event,
+        with ``progress_detail``) watches it; ``wait=False`` returns the queued job instead.
+        """
+        body = _without_none(
+            {
+                "model": model,
+                "betas": betas_of(betas),
+                "preprocessing": preprocessing,
+                "samples": samples,
+                "seed": seed,
+                "prior_steps": prior_steps,
+                "decoder_steps": decoder_steps,
+                "guidance_scale": guidance_scale,
+                "img2img_strength": img2img_strength,
+                "outputs": None if outputs is None else list(outputs),
+                "previews": previews,
+                "deadline_seconds": deadline_seconds,
+                "webhook": None if webhook is None else dict(webhook),
+            }
+        )
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+        queued = self._json("POST", "/v1/reconstructions", body, headers=headers)
+        if not wait:
+            return queued
+        job = self.wait(queued, timeout=timeout, progress=progress)
+        return {**job["outputs"], "job": job}
+
     # -- jobs ------------------------------------------------------------------------------------
 
     def job(self, job_id: str) -> dict:
