@@ -18,6 +18,9 @@ import {
   waitFor,
 } from "./test-support/reconstruction-harness.ts";
 
+// Each job takes seconds; on a loaded shared machine, many more (a guard against hangs, not a timing assert).
+const SLOW_MS = 120_000;
+
 let r: ReconstructionHarness;
 beforeAll(async () => {
   r = await startReconstructionHarness();
@@ -62,7 +65,7 @@ function expectWellFormed(detail: ProgressDetail, inputs: number): void {
   if (detail.stage === "decoder") expect(detail.steps).toBe(17);
 }
 
-describe("progress of a reconstruction", () => {
+describe("progress of a reconstruction", { timeout: SLOW_MS }, () => {
   it("names input, stage and step in event-stream frames and job.progress webhooks", async () => {
     const job = await created({
       betas: { values: voxelRows(2) },
@@ -117,7 +120,7 @@ describe("progress of a reconstruction", () => {
   });
 });
 
-describe("control of a reconstruction", () => {
+describe("control of a reconstruction", { timeout: SLOW_MS }, () => {
   it("stops a canceled job within one step, keeps the inputs done, and sends job.canceled", async () => {
     const job = await created({
       betas: { values: voxelRows(200) },
@@ -172,7 +175,7 @@ describe("control of a reconstruction", () => {
   });
 });
 
-describe("previews", () => {
+describe("previews", { timeout: SLOW_MS }, () => {
   const body = { betas: { values: voxelRows(1, 9) }, samples: 2, seed: 5 };
 
   // What they show is checked against a closed-form world in gpu-worker/reconstruction/reconstruct.test.ts.

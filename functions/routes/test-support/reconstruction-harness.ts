@@ -164,7 +164,7 @@ export const voxelRows = (n: number, shift = 0) =>
     Array.from({ length: VOXELS }, (_, j) => Math.sin((i + shift) * 1.3 + j * 0.7)),
   );
 
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined>, ms = 90_000): Promise<T> {
   const until = Date.now() + ms;
   while (Date.now() < until) {
     const value = await check();
