@@ -100,7 +100,9 @@ export async function evaluateReconstructions(args: {
         const started = performance.now();
         for (const [t, trial] of trials.entries()) {
           const input =
-            run === "voxels_shuffled" ? Float32Array.from(permutation, (i) => trial.voxels[i]!) : trial.voxels;
+            run === "voxels_shuffled"
+              ? Float32Array.from(permutation, (i) => trial.voxels[i]!)
+              : trial.voxels;
           const result = await reconstruct({
             graphs,
             settings,

@@ -2,8 +2,8 @@
  * sim01 reconstructs, on the bundle `npm start` serves (the shared generated sim01, test/helpers/sim01-cache.ts,
  * so nothing is refitted here): its world's graphs do what their docs say (the VAE stand-in is an exact linear
  * autoencoder, the UNet is the exact ε̂ of a Gaussian world), and held-out reconstructions through
- * `reconstruct` beat every control on each metric by the margins docs/simulated-subject.md measures, with the
- * same PNG bytes for the same seed. Reduced settings (MARGINS below); the full ones run in
+ * `reconstruct` beat every control on each metric by the margins docs/simulated-subject.md measures (MARGINS),
+ * with the same PNG bytes for the same seed. Fewer decoder steps and images than the full measurement,
  * bench/sim01-reconstruction.ts.
  */
 import { readFile } from "node:fs/promises";
@@ -24,7 +24,9 @@ import {
   type Condition,
   type ConditionScores,
   evaluateReconstructions,
+  METRICS,
   type Metric,
+  pairedGap,
 } from "./evaluate-reconstructions.ts";
 import { type HeldOutTrial, heldOutTrials } from "./held-out-trials.ts";
 import { pixCorr, ssim } from "./image-metrics.ts";
@@ -33,12 +35,22 @@ import { clsNormalized } from "./recon-world.ts";
 
 const { onnx } = pkg;
 
-/** Settings of the held-out run, and the least each control must lose by (measured: docs/simulated-subject.md). */
-const RUN = { images: 40, samples: 4, decoder_steps: 10 };
-const MARGINS: Record<Exclude<Condition, "sim01">, Partial<Record<Metric, number>>> = {
-  voxels_shuffled: { pixCorr: 0.4, ssim: 0.2, identification: 0.3 },
-  prior_skipped: { pixCorr: 0.2, ssim: 0.1, identification: 0.02 },
-  random_pick: { pixCorr: 0.005 },
+/** Settings of the held-out run: MindEye's N = 16 (the selection is under test), fewer decoder steps. */
+const RUN = { images: 40, samples: 16, decoder_steps: 10 };
+/**
+ * The least sim01 must beat each control by, per metric, set from the paired gaps measured at RUN (mean ±
+ * standard error over the 40 images; docs/simulated-subject.md has them and the full-settings table). Against
+ * the random pick only PixCorr separates: the stand-in CLIP's similarity hardly tracks SSIM (r = 0.11 over
+ * the candidates) and identification sits at its ceiling (0.99), so there the bound is a tolerance (negative):
+ * best-of-N must not lose by more than about 2.5 standard errors.
+ */
+const MARGINS: Record<Exclude<Condition, "sim01">, Record<Metric, number>> = {
+  // measured 0.723 ± 0.027, 0.358 ± 0.020, 0.529 ± 0.045
+  voxels_shuffled: { pixCorr: 0.5, ssim: 0.25, identification: 0.3 },
+  // measured 0.363 ± 0.025, 0.218 ± 0.017, 0.060 ± 0.017
+  prior_skipped: { pixCorr: 0.25, ssim: 0.15, identification: 0.02 },
+  // measured 0.025 ± 0.007, −0.000 ± 0.006, 0.001 ± 0.002
+  random_pick: { pixCorr: 0.01, ssim: -0.015, identification: -0.005 },
 };
 
 let sim: Awaited<ReturnType<typeof sharedSim01>>;
@@ -192,14 +204,12 @@ describe("held-out reconstructions", () => {
       trials,
       options: { samples: RUN.samples, decoder_steps: RUN.decoder_steps },
     });
-    console.log(
-      scores
-        .map(
-          (s) =>
-            `${s.condition}: ${s.pixCorr.toFixed(4)} ${s.ssim.toFixed(4)} ${s.identification.toFixed(4)}`,
-        )
-        .join("\n"),
-    );
+    const gaps = (s: ConditionScores) =>
+      METRICS.map((m) => {
+        const { mean, se } = pairedGap(of("sim01"), s, m);
+        return `${m} ${s[m].toFixed(4)} (sim01 − it ${mean.toFixed(4)} ± ${se.toFixed(4)})`;
+      }).join(", ");
+    console.log(scores.map((s) => `${s.condition}: ${gaps(s)}`).join("\n"));
   }, 900_000);
 
   it.each(Object.keys(MARGINS) as (keyof typeof MARGINS)[])(
