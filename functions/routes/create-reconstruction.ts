@@ -50,9 +50,11 @@ export function registerCreateReconstruction(app: App): void {
     // Every check that needs no betas read happens here, so nothing wrong is queued.
     const plan = await planBetas(deps, c.var.lab.id, request.model, source, request.preprocessing);
     assertCanReconstruct(plan.model);
+    // Settings left out are the model's own, resolved now so the job records what it ran with.
+    const settings = { ...plan.model.reconstruction_defaults, ...request };
     return respondWithJob(c, {
       kind: "reconstructions",
-      inputs: { ...request, lab_id: c.var.lab.id },
+      inputs: { ...settings, lab_id: c.var.lab.id },
       webhook,
       ...(deadline_seconds && { deadline: new Date(Date.now() + deadline_seconds * 1000) }),
     });

@@ -107,6 +107,36 @@ describe("POST /v1/reconstructions", () => {
     expect((await run(8)).equals(first)).toBe(false);
   });
 
+  it("runs with the model's own settings where the request leaves them out", async () => {
+    const model = (await (await r.h.request(`/v1/models/${MODEL}`, { key: r.key })).json()) as {
+      reconstruction_defaults: Record<string, number>;
+    };
+    // The stand-in bundle declares MindEye1's sampler settings (stand-in-bundle.ts).
+    expect(model.reconstruction_defaults).toEqual({
+      samples: 16,
+      seed: 42,
+      decoder_steps: 20,
+      guidance_scale: 3.5,
+      img2img_strength: 0.85,
+    });
+    const inputsOf = async (body: Record<string, unknown>) => {
+      const created = (await (
+        await r.post({ model: MODEL, betas: { values: voxelRows(1) }, ...body })
+      ).json()) as Job;
+      await r.h.request(created.urls.cancel, { method: "POST", key: r.key });
+      const res = await r.h.request(`/v1/jobs/${created.id}`, { key: r.key });
+      return ((await res.json()) as { inputs: Record<string, unknown> }).inputs;
+    };
+    expect(await inputsOf({})).toMatchObject(model.reconstruction_defaults);
+    expect(await inputsOf({ guidance_scale: 2, samples: 1 })).toMatchObject({
+      guidance_scale: 2,
+      samples: 1,
+    });
+    // An embed-only model has no reconstruction settings to offer.
+    const embedOnly = await (await r.h.request(`/v1/models/${EMBED_ONLY}`, { key: r.key })).json();
+    expect(embedOnly).not.toHaveProperty("reconstruction_defaults");
+  });
+
   it("replays the same job for the same Idempotency-Key", async () => {
     const body = { model: MODEL, betas: { values: voxelRows(1) }, samples: 1 };
     const first = (await (await r.post(body, { "idempotency-key": "rec-1" })).json()) as Job;

@@ -196,6 +196,14 @@ describe("sim01 files", () => {
         reconstruction: true,
         missing_for_reconstruction: [],
       });
+      // Requests that leave settings out get the bundle's: guidance 1, as sim01's decoder world is exact.
+      expect(model!.reconstruction_defaults).toEqual({
+        samples: 16,
+        seed: 42,
+        decoder_steps: 20,
+        guidance_scale: 1,
+        img2img_strength: 0.85,
+      });
       expect(Array.from((await server.getMask("sim01"))!)).toEqual(
         Array.from(space.mask!, (v) => (v > 0 ? 1 : 0)),
       );

@@ -186,6 +186,7 @@ function request(sessionUploads: string[], ids = images) {
 interface Job {
   id: string;
   status: string;
+  inputs: { guidance_scale: number };
   outputs: {
     reconstructions: { input: number; best: { url: string; width: number; height: number }; seed: number }[];
   } | null;
@@ -220,6 +221,8 @@ async function afterWebhook(created: Job): Promise<NonNullable<Job["outputs"]>> 
   expect(event.data.id).toBe(created.id);
   const job = (await (await h.request(`/v1/jobs/${created.id}`, { key })).json()) as Job;
   expect(job.status).toBe("succeeded");
+  // Left out of the request, guidance is sim01's own (1: its decoder world is the exact conditional).
+  expect(job.inputs.guidance_scale).toBe(1);
   return job.outputs!;
 }
 

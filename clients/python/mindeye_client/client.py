@@ -208,8 +208,8 @@ class Client:
     ) -> dict:
         """Reconstructs the seen image of each input (a row of betas after ``average``): always a job.
 
-        Options left out take the API's defaults (16 samples, seed 42, 20 decoder steps, guidance 3.5,
-        img2img 0.85, every output). Waits for the job and returns its outputs,
+        Options left out take the model's ``reconstruction_defaults`` (MindEye1: 16 samples, seed 42,
+        20 decoder steps, guidance 3.5, img2img 0.85) and every output. Waits for the job and returns its outputs,
         ``{"reconstructions": [{"input", "best": {"url", "width", "height", "clip_score"}, "candidates",
         "blurry", "seed"}, ...], "files": {..., "scores.json"}, ..., "job"}``: fetch a picture with
         ``download(r["best"])``. ``progress`` (True for a bar, or a callable given the job at each event,
