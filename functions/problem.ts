@@ -1,7 +1,8 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ZodError } from "zod";
-import { ApiError, type ErrorCode, problemOf } from "../core/contracts/errors.ts";
+import { ApiError, type ErrorCode } from "../core/contracts/errors.ts";
+import { problemHttpResponse } from "../core/contracts/problem-response.ts";
 import type { AppEnv } from "./env.ts";
 import { requestFields } from "./middleware/access-log.ts";
 
@@ -31,10 +32,8 @@ export function problemResponse(c: Context<AppEnv>, thrown: unknown): Response {
   if (error.status >= 500 && error.status !== 503) {
     c.get("services")?.log.error({ ...requestFields(c), err: thrown, code: error.code }, "request failed");
   }
-  const headers: Record<string, string> = { "content-type": "application/problem+json", ...error.headers };
-  // A Response built here bypasses c.header(), so the request id is set again.
-  if (requestId) headers["x-request-id"] = requestId;
-  return new Response(JSON.stringify(problemOf(error, requestId)), { status: error.status, headers });
+  // A Response built here bypasses c.header(), so the request id is set again (problemHttpResponse).
+  return problemHttpResponse(error, requestId);
 }
 
 /**
