@@ -48,10 +48,9 @@ export function createApp(services: AppServices): App {
     },
   });
 
-  app.use("*", async (c, next) => {
+  app.use("*", (c, next) => {
     c.set("services", services);
-    c.set("log", services.log);
-    await next();
+    return next();
   });
   app.use("*", requestId());
   app.use("*", accessLog());

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import os from "node:os";
-import { ApiError, ERROR_CODES, type Problem, problemOf } from "../contracts/errors.ts";
+import { ApiError, problemOf } from "../contracts/errors.ts";
 import type { JobRecord } from "../contracts/jobs.ts";
 import type { Database } from "../db/database.ts";
 import type { BlobStore } from "../storage/blob-store.ts";
@@ -135,16 +135,14 @@ export async function startJobWorker(options: JobWorkerOptions): Promise<JobWork
 
   async function recordFailure(lease: Lease, row: JobRow, error: unknown): Promise<void> {
     const final = error instanceof ApiError && error.status < 500;
-    const problem: Problem =
+    const problem = problemOf(
       error instanceof ApiError
-        ? problemOf(error)
-        : {
-            type: "urn:mindeye:problem:internal_error",
-            title: ERROR_CODES.internal_error.title,
-            status: 500,
-            code: "internal_error",
-            detail: `The job failed: ${error instanceof Error ? error.message : String(error)}`,
-          };
+        ? error
+        : new ApiError(
+            "internal_error",
+            `The job failed: ${error instanceof Error ? error.message : String(error)}`,
+          ),
+    );
     const outcome = await leases.fail(lease, problem, final ? null : retryDelay(row.attempts));
     log.warn({ err: error, job: row.id, attempt: row.attempts, outcome }, "job attempt failed");
   }
