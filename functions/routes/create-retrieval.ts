@@ -22,6 +22,11 @@ const route = createRoute({
   path: "/v1/retrievals",
   tags: ["retrievals"],
   summary: "Nearest images in an index to the brain embedding of each trial (or to given embeddings)",
+  description:
+    "Embeds the betas with `model` (its `retrieval` output, flattened) and searches `index` for the k closest " +
+    "images per trial, optionally within a payload `filter`; or searches with given `embedding` vectors. " +
+    "`rerank` adds MindEye's second stage. Betas with more trials than a synchronous call takes, " +
+    "`Prefer: respond-async` or a `webhook` run as a job (202) whose outputs are results.json.",
   middleware: [
     acceptContentTypes({ "application/json": "a RetrievalRequest" }),
     limitBody(32 * 1024 ** 2),

@@ -20,6 +20,10 @@ const route = createRoute({
   path: "/v1/uploads",
   tags: ["uploads"],
   summary: "Start an upload: returns a presigned URL to PUT the file to",
+  description:
+    "For sessions too large to send inline (NIfTI, HDF5 or MAT v7.3, NPY/NPZ, raw float32). PUT the file's " +
+    "exact `size` bytes to `upload.url` with `upload.headers`, then POST /v1/uploads/{id}/complete to have it " +
+    "read. The URL is valid for an hour; the file is kept until `expires_at`.",
   middleware: [
     acceptContentTypes({ "application/json": 'a CreateUpload body {"filename", "size", "content_type"?}' }),
     limitBody(16 * 1024),

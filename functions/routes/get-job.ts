@@ -9,6 +9,9 @@ const route = createRoute({
   path: "/v1/jobs/{id}",
   tags: ["jobs"],
   summary: "A job: status, progress, timing, and its outputs (files as signed URLs) or error",
+  description:
+    "Poll it until `status` is final (succeeded, failed, canceled, expired), or follow urls.events. Output " +
+    "files are signed GET URLs that last an hour; each call signs fresh ones. A failed job has `error`.",
   request: { params: JobIdParam },
   responses: {
     200: { description: "The job", content: { "application/json": { schema: JobResource } } },

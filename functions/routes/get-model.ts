@@ -9,6 +9,7 @@ const route = createRoute({
   path: "/v1/models/{id}",
   tags: ["models"],
   summary: "One model: input space, outputs, version and file hashes",
+  description: "The entry of GET /v1/models for one model; 404 model_not_found names the models there are.",
   request: { params: ModelIdParam },
   responses: {
     200: { description: "The model", content: { "application/json": { schema: ModelResource } } },

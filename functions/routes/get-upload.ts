@@ -9,6 +9,8 @@ const route = createRoute({
   path: "/v1/uploads/{id}",
   tags: ["uploads"],
   summary: "An upload and, once complete, what was found in it",
+  description:
+    "The upload's record; after `complete`, the format, shape, trials, scaling and statistics read.",
   request: { params: UploadIdParam },
   responses: {
     200: { description: "The upload", content: { "application/json": { schema: UploadResource } } },

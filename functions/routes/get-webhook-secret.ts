@@ -8,6 +8,9 @@ const route = createRoute({
   path: "/v1/webhooks/secret",
   tags: ["webhooks"],
   summary: "The lab's webhook signing secret (whsec_…, Standard Webhooks), created on first use",
+  description:
+    "Verify each webhook's `webhook-signature` header with it (any Standard Webhooks library does), and " +
+    "reject events whose `webhook-timestamp` is old. Shown to the lab's keys only.",
   responses: {
     200: { description: "The current secret", content: { "application/json": { schema: WebhookSecret } } },
     ...problemResponses(401),

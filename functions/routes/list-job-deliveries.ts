@@ -8,6 +8,9 @@ const route = createRoute({
   path: "/v1/jobs/{id}/deliveries",
   tags: ["webhooks"],
   summary: "Every webhook delivery attempt for the job's events, oldest first",
+  description:
+    "What your receiver answered to each POST of each event, and why an attempt failed; failed events are " +
+    "retried with backoff. Resend one with POST .../deliveries/{event_id}/redeliver.",
   request: { params: JobIdParam },
   responses: {
     200: {

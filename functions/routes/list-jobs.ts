@@ -9,6 +9,9 @@ const route = createRoute({
   path: "/v1/jobs",
   tags: ["jobs"],
   summary: "The lab's jobs, newest first; pass next_cursor as cursor for the next page",
+  description:
+    "Pages of the lab's jobs (without their inputs), optionally only those with one status; pass next_cursor " +
+    "back as cursor until it is null.",
   request: { query: JobListQuery },
   responses: {
     200: { description: "A page of jobs", content: { "application/json": { schema: JobList } } },

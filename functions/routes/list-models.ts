@@ -9,10 +9,17 @@ const route = createRoute({
   path: "/v1/models",
   tags: ["models"],
   summary: "The models served: what each accepts and produces",
+  description:
+    "One entry per subject's model: how many voxels a trial must have (and the mask that picks them from the " +
+    "volume), the embeddings it returns, and whether it can retrieve and reconstruct.",
   responses: {
     200: {
       description: "Models",
-      content: { "application/json": { schema: z.object({ data: z.array(ModelResource) }) } },
+      content: {
+        "application/json": {
+          schema: z.object({ data: z.array(ModelResource).openapi({ description: "Every model" }) }),
+        },
+      },
     },
     ...problemResponses(401),
   },

@@ -8,6 +8,9 @@ const route = createRoute({
   path: "/v1/webhooks/secret/rotate",
   tags: ["webhooks"],
   summary: "Make a new signing secret; the old one keeps signing too for 24 h, so receivers can switch",
+  description:
+    "Deliveries carry a signature by each secret still valid (the header lists them space-separated), so " +
+    "a receiver updated to the new secret, or not yet, verifies them either way until the old one expires.",
   responses: {
     200: {
       description: "The new secret, and the previous ones still signing",

@@ -4,7 +4,12 @@ import { RECONSTRUCTION_OUTPUTS } from "../../core/inference/reconstructor.ts";
 import { Betas, Preprocessing, Webhook } from "./embeddings.ts";
 
 export const ReconstructionRequest = closedObject({
-  model: z.string().openapi({ example: "sim01" }),
+  model: z
+    .string()
+    .openapi({
+      description: "A model whose bundle can reconstruct (capabilities.reconstruction)",
+      example: "sim01",
+    }),
   betas: Betas,
   preprocessing: Preprocessing.optional().openapi({
     description: "As for embeddings; the paper's protocol averages an image's repeats into one input",
@@ -33,8 +38,19 @@ export const ReconstructionRequest = closedObject({
     .openapi({
       description: "The diffusion prior's DDPM steps; MindEye1's prior runs its 100 training steps only",
     }),
-  decoder_steps: z.number().int().min(1).max(1000).default(20),
-  guidance_scale: z.number().min(0).max(50).default(3.5),
+  decoder_steps: z
+    .number()
+    .int()
+    .min(1)
+    .max(1000)
+    .default(20)
+    .openapi({ description: "UniPC steps of the image decoder (MindEye1: 20)" }),
+  guidance_scale: z
+    .number()
+    .min(0)
+    .max(50)
+    .default(3.5)
+    .openapi({ description: "The decoder's classifier-free guidance scale (MindEye1: 3.5)" }),
   img2img_strength: z.number().gt(0).max(1).default(0.85).openapi({
     description: "Fraction of the decoder's steps run from the noised low-level image; 1.0 turns img2img off",
   }),
@@ -64,19 +80,36 @@ const SignedImage = z.object({
 
 export const ReconstructionOutputs = z
   .object({
-    reconstructions: z.array(
-      z.object({
-        input: z.number().int().openapi({ description: "0-based input (row after averaging)" }),
-        best: SignedImage.extend({
-          width: z.number().int(),
-          height: z.number().int(),
-          clip_score: z.number(),
-        }).optional(),
-        candidates: z.array(SignedImage.extend({ clip_score: z.number() })).optional(),
-        blurry: SignedImage.optional(),
-        seed: z.number().int(),
-      }),
-    ),
+    reconstructions: z
+      .array(
+        z.object({
+          input: z.number().int().openapi({ description: "0-based input (row after averaging)" }),
+          best: SignedImage.extend({
+            width: z.number().int().openapi({ description: "Pixels" }),
+            height: z.number().int().openapi({ description: "Pixels" }),
+            clip_score: z
+              .number()
+              .openapi({ description: "CLIP similarity to the brain's retrieval embedding" }),
+          })
+            .optional()
+            .openapi({ description: "The candidate closest to the brain's retrieval embedding" }),
+          candidates: z
+            .array(
+              SignedImage.extend({
+                clip_score: z
+                  .number()
+                  .openapi({ description: "CLIP similarity to the brain's retrieval embedding" }),
+              }),
+            )
+            .optional()
+            .openapi({ description: "Every candidate decoded, with its score" }),
+          blurry: SignedImage.optional().openapi({
+            description: "The low-level model's image, img2img's start",
+          }),
+          seed: z.number().int().openapi({ description: "The seed this input's noise came from" }),
+        }),
+      )
+      .openapi({ description: "One entry per input" }),
     files: z.record(z.string(), z.unknown()).openapi({
       description: "Every file written, by name (input-N-best.png, ..., scores.json), as signed URLs",
     }),
