@@ -82,11 +82,9 @@ export const jobSchema = z.object({
         .meta({ description: "Seconds from the first start to completion (so far, while running)" }),
     })
     .meta({ description: "Time spent waiting and running" }),
-  inputs: z
-    .unknown()
-    .meta({
-      description: "The request's inputs (betas) as sent; past 64 KiB, {stored_in_blob: true, bytes} instead",
-    }),
+  inputs: z.unknown().meta({
+    description: "The request's inputs (betas) as sent; past 64 KiB, {stored_in_blob: true, bytes} instead",
+  }),
   params: z
     .record(z.string(), z.unknown())
     .meta({ description: "The request's settings, defaults filled in" }),
@@ -137,11 +135,9 @@ export const webhookDeliverySchema = z.object({
   id: z.string().meta({ description: "This attempt's id (whd_...)" }),
   event_id: z.string().meta({ description: "The webhook-id header, the same on every attempt of one event" }),
   event_type: webhookEventTypeSchema.meta({ description: "The event sent" }),
-  event_status: z
-    .enum(["pending", "delivered", "failed", "disabled"])
-    .meta({
-      description: "The event's state now: retrying, delivered, given up, or its subscription disabled",
-    }),
+  event_status: z.enum(["pending", "delivered", "failed", "disabled"]).meta({
+    description: "The event's state now: retrying, delivered, given up, or its subscription disabled",
+  }),
   attempt: z.number().int().meta({ description: "1 for the first try, then each retry" }),
   url: z.string().meta({ description: "Where it was POSTed" }),
   status_code: z

@@ -5,6 +5,7 @@ import {
   webhookDeliverySchema,
   webhookSecretSchema,
 } from "../../core/contracts/jobs.ts";
+import { type ExampleJobKind, finishedJobExample, queuedJobExample } from "../schemas/examples.ts";
 
 /**
  * OpenAPI forms of the job and webhook wire shapes in core/contracts/jobs.ts, plus what only the API adds.
@@ -95,14 +96,14 @@ export const WebhookSecret = z
   .object(webhookSecretSchema.shape)
   .openapi("WebhookSecret", { description: "The lab's webhook signing secret" });
 
-/** Responses of a route that creates a job (see respond-with-job.ts). */
-export const jobCreatedResponses = {
+/** Responses of a route that creates a job of `kind` (see respond-with-job.ts), with examples of that kind. */
+export const jobCreatedResponses = (kind: ExampleJobKind) => ({
   200: {
     description: "Finished within the time asked for with `Prefer: wait=N`",
-    content: { "application/json": { schema: JobResource } },
+    content: { "application/json": { schema: JobResource, example: finishedJobExample(kind) } },
   },
   202: {
     description: "Accepted: follow urls.get, urls.events, or the webhook",
-    content: { "application/json": { schema: JobResource } },
+    content: { "application/json": { schema: JobResource, example: queuedJobExample(kind) } },
   },
-};
+});

@@ -14,6 +14,7 @@ import { respondWithJob } from "../jobs/respond-with-job.ts";
 import { limitBody } from "../middleware/body-limit.ts";
 import { acceptContentTypes } from "../middleware/content-type.ts";
 import { IdempotencyKeyHeaders } from "../middleware/idempotency.ts";
+import { EXAMPLE_UPLOAD_ID, preprocessingAppliedExample } from "../schemas/examples.ts";
 import { problemResponses } from "../schemas/problem.ts";
 import { RetrievalRequest, RetrievalResponse } from "../schemas/retrievals.ts";
 
@@ -33,14 +34,73 @@ const route = createRoute({
   ] as const,
   request: {
     headers: IdempotencyKeyHeaders,
-    body: { content: { "application/json": { schema: RetrievalRequest } }, required: true },
+    body: {
+      content: {
+        "application/json": {
+          schema: RetrievalRequest,
+          example: {
+            index: "sim01-stimuli",
+            k: 3,
+            model: "sim01",
+            betas: { upload_id: EXAMPLE_UPLOAD_ID, trials: [0, 1] },
+          },
+        },
+      },
+      required: true,
+    },
   },
   responses: {
     200: {
       description: "The k best hits per query (or, run as a job with `Prefer: wait=N`, the finished job)",
-      content: { "application/json": { schema: z.union([RetrievalResponse, JobResource]) } },
+      content: {
+        "application/json": {
+          schema: z.union([RetrievalResponse, JobResource]),
+          example: {
+            index: "sim01-stimuli",
+            model: "sim01",
+            results: [
+              [
+                {
+                  id: "s1425",
+                  score: 0.948,
+                  payload: { stimulus_id: "s1425", image: "sim01/stimuli/s1425.png", split: "train" },
+                },
+                {
+                  id: "s1956",
+                  score: 0.84,
+                  payload: { stimulus_id: "s1956", image: "sim01/stimuli/s1956.png", split: "train" },
+                },
+                {
+                  id: "s0686",
+                  score: 0.833,
+                  payload: { stimulus_id: "s0686", image: "sim01/stimuli/s0686.png", split: "train" },
+                },
+              ],
+              [
+                {
+                  id: "s0757",
+                  score: 0.953,
+                  payload: { stimulus_id: "s0757", image: "sim01/stimuli/s0757.png", split: "train" },
+                },
+                {
+                  id: "s1346",
+                  score: 0.934,
+                  payload: { stimulus_id: "s1346", image: "sim01/stimuli/s1346.png", split: "test" },
+                },
+                {
+                  id: "s2578",
+                  score: 0.927,
+                  payload: { stimulus_id: "s2578", image: "sim01/stimuli/s2578.png", split: "train" },
+                },
+              ],
+            ],
+            preprocessing: { ...preprocessingAppliedExample, input_trials: 2 },
+            warnings: [],
+          },
+        },
+      },
     },
-    202: jobCreatedResponses[202],
+    202: jobCreatedResponses("retrievals")[202],
     ...problemResponses(400, 401, 404, 409, 413, 415, 422, 502, 503),
   },
 });

@@ -10,6 +10,7 @@ import {
   idempotent,
 } from "../middleware/idempotency.ts";
 import { presentUpload } from "../presenters/upload.ts";
+import { pendingUploadExample } from "../schemas/examples.ts";
 import { problemResponses } from "../schemas/problem.ts";
 import { CreateUploadBody, PresignedUpload, UploadResource } from "../schemas/uploads.ts";
 
@@ -30,12 +31,25 @@ const route = createRoute({
   ] as const,
   request: {
     headers: IdempotencyKeyHeaders,
-    body: { content: { "application/json": { schema: CreateUploadBody } }, required: true },
+    body: {
+      content: {
+        "application/json": {
+          schema: CreateUploadBody,
+          example: { filename: "betas_session01.nii.gz", size: 3761406, content_type: "application/gzip" },
+        },
+      },
+      required: true,
+    },
   },
   responses: {
     201: {
       description: "Upload created; PUT the file to upload.url, then POST /v1/uploads/{id}/complete",
-      content: { "application/json": { schema: UploadResource.extend({ upload: PresignedUpload }) } },
+      content: {
+        "application/json": {
+          schema: UploadResource.extend({ upload: PresignedUpload }),
+          example: pendingUploadExample,
+        },
+      },
     },
     ...problemResponses(400, 401, 413, 415, ...IDEMPOTENCY_PROBLEM_STATUSES),
   },

@@ -20,7 +20,15 @@ const route = createRoute({
     "answer 404 to this key.",
   security: [{ bearer: [] }],
   responses: {
-    200: { description: "The caller's lab", content: { "application/json": { schema: LabSchema } } },
+    200: {
+      description: "The caller's lab",
+      content: {
+        "application/json": {
+          schema: LabSchema,
+          example: { id: "lab_jvmmgokrfbcmw5hu", name: "kay-lab", key_id: "key_aoq2swa5upd4iq6a" },
+        },
+      },
+    },
     ...problemResponses(401),
   },
 });

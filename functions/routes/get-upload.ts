@@ -1,6 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import type { App } from "../env.ts";
 import { presentUpload } from "../presenters/upload.ts";
+import { readyUploadExample } from "../schemas/examples.ts";
 import { problemResponses } from "../schemas/problem.ts";
 import { UploadIdParam, UploadResource } from "../schemas/uploads.ts";
 
@@ -13,7 +14,10 @@ const route = createRoute({
     "The upload's record; after `complete`, the format, shape, trials, scaling and statistics read.",
   request: { params: UploadIdParam },
   responses: {
-    200: { description: "The upload", content: { "application/json": { schema: UploadResource } } },
+    200: {
+      description: "The upload",
+      content: { "application/json": { schema: UploadResource, example: readyUploadExample } },
+    },
     ...problemResponses(401, 404),
   },
 });

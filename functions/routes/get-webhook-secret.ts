@@ -12,7 +12,19 @@ const route = createRoute({
     "Verify each webhook's `webhook-signature` header with it (any Standard Webhooks library does), and " +
     "reject events whose `webhook-timestamp` is old. Shown to the lab's keys only.",
   responses: {
-    200: { description: "The current secret", content: { "application/json": { schema: WebhookSecret } } },
+    200: {
+      description: "The current secret",
+      content: {
+        "application/json": {
+          schema: WebhookSecret,
+          example: {
+            secret: "whsec_cNFDZQ9nwyZuAvfrsCGm+Whx98PmCRFjeZvjnqxT42M=",
+            created_at: "2025-03-14T09:00:21.042Z",
+            previous: [],
+          },
+        },
+      },
+    },
     ...problemResponses(401),
   },
 });

@@ -19,6 +19,7 @@ const route = createRoute({
             status: z.literal("ok").openapi({ description: "Always ok" }),
             version: z.string().openapi({ description: "The service's version (package.json)" }),
           }),
+          example: { status: "ok", version: "0.1.0" },
         },
       },
     },

@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { App } from "../env.ts";
+import { EXAMPLE_JOB_ID, EXAMPLE_UPLOAD_ID } from "../schemas/examples.ts";
 import { problemResponses } from "../schemas/problem.ts";
 
 const AuditEvent = z
@@ -10,12 +11,10 @@ const AuditEvent = z
     action: z
       .string()
       .openapi({ description: "What was done, as <resource>.<verb>", example: "upload.delete" }),
-    resource_type: z
-      .string()
-      .openapi({
-        description: "What kind of resource: upload, job, webhook_secret, audit_events",
-        example: "upload",
-      }),
+    resource_type: z.string().openapi({
+      description: "What kind of resource: upload, job, webhook_secret, audit_events",
+      example: "upload",
+    }),
     resource_id: z
       .string()
       .nullable()
@@ -62,6 +61,31 @@ const route = createRoute({
               .nullable()
               .openapi({ description: "Pass as cursor for the next page; null on the last one" }),
           }),
+          example: {
+            data: [
+              {
+                id: "9",
+                created_at: "2025-03-14T09:51:21.205Z",
+                key_id: "key_aoq2swa5upd4iq6a",
+                action: "upload.delete",
+                resource_type: "upload",
+                resource_id: EXAMPLE_UPLOAD_ID,
+                status: 204,
+                request_id: "req_r24zevhsmgkhdpld",
+              },
+              {
+                id: "7",
+                created_at: "2025-03-14T09:41:02.114Z",
+                key_id: "key_aoq2swa5upd4iq6a",
+                action: "embeddings.create",
+                resource_type: "job",
+                resource_id: EXAMPLE_JOB_ID,
+                status: 202,
+                request_id: "req_2zrewhwkcoc4i7wt",
+              },
+            ],
+            next_cursor: "7",
+          },
         },
       },
     },

@@ -6,11 +6,9 @@ const IndexResource = z
   .object({
     name: z.string().openapi({ description: "The index's name, as `index` in a retrieval" }),
     dim: z.number().int().openapi({ description: "Length of its vectors: a query must have as many values" }),
-    metric: z
-      .enum(["cosine", "ip"])
-      .openapi({
-        description: "Similarity of the scores: cosine, or inner product of the vectors as stored",
-      }),
+    metric: z.enum(["cosine", "ip"]).openapi({
+      description: "Similarity of the scores: cosine, or inner product of the vectors as stored",
+    }),
     count: z.number().int().openapi({ description: "Images in the index" }),
     backend: z
       .enum(["usearch", "exact", "qdrant"])
@@ -32,6 +30,9 @@ const route = createRoute({
       content: {
         "application/json": {
           schema: z.object({ data: z.array(IndexResource).openapi({ description: "Every index" }) }),
+          example: {
+            data: [{ name: "sim01-stimuli", dim: 544, metric: "cosine", count: 3000, backend: "usearch" }],
+          },
         },
       },
     },

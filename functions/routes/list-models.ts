@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { App } from "../env.ts";
 import { presentModel } from "../presenters/model.ts";
+import { modelExample } from "../schemas/examples.ts";
 import { ModelResource } from "../schemas/models.ts";
 import { problemResponses } from "../schemas/problem.ts";
 
@@ -18,6 +19,7 @@ const route = createRoute({
       content: {
         "application/json": {
           schema: z.object({ data: z.array(ModelResource).openapi({ description: "Every model" }) }),
+          example: { data: [modelExample] },
         },
       },
     },

@@ -25,10 +25,33 @@ const route = createRoute({
     "(sim01 is generated then). For a load balancer's readiness probe; no API key.",
   security: [],
   responses: {
-    200: { description: "Ready to serve", content: { "application/json": { schema: Readiness } } },
+    200: {
+      description: "Ready to serve",
+      content: {
+        "application/json": {
+          schema: Readiness,
+          example: {
+            status: "ready",
+            checks: { database: { ok: true }, blob_store: { ok: true }, models: { ok: true } },
+          },
+        },
+      },
+    },
     503: {
       description: "Some dependency is not usable",
-      content: { "application/json": { schema: Readiness } },
+      content: {
+        "application/json": {
+          schema: Readiness,
+          example: {
+            status: "not_ready",
+            checks: {
+              database: { ok: true },
+              blob_store: { ok: true },
+              models: { ok: false, error: "The models are still loading. Retry in a few seconds." },
+            },
+          },
+        },
+      },
     },
   },
 });

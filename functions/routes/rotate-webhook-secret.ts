@@ -14,7 +14,16 @@ const route = createRoute({
   responses: {
     200: {
       description: "The new secret, and the previous ones still signing",
-      content: { "application/json": { schema: WebhookSecret } },
+      content: {
+        "application/json": {
+          schema: WebhookSecret,
+          example: {
+            secret: "whsec_L+G9BdV+SiVIQqGN8Uh06ARJFvH+WEcQOoWH/wp/JDo=",
+            created_at: "2025-03-14T09:51:21.126Z",
+            previous: [{ created_at: "2025-03-14T09:00:21.042Z", expires_at: "2025-03-15T09:51:21.126Z" }],
+          },
+        },
+      },
     },
     ...problemResponses(401),
   },

@@ -6,6 +6,8 @@ import { TensorJsonSchema } from "../../core/contracts/tensor.ts";
 // core's schemas are plain zod; rebuilt here as schemas that carry OpenAPI metadata.
 export const Tensor = z.union(TensorJsonSchema.options).openapi("Tensor", {
   description: "A float32 tensor: nested JSON numbers, or base64 of its bytes with dtype and shape",
+  // [[0.12, -0.48, 1.03], [0.56, -1.2, 0.07]]: numpy's base64.b64encode(x.astype("<f4").tobytes()).
+  example: { base64: "j8L1PY/C9b4K14M/KVwPP5qZmb8pXI89", dtype: "float32", shape: [2, 3] },
 });
 
 export const Webhook = closedObject(webhookSubscriptionInputSchema.shape).openapi({
@@ -43,6 +45,7 @@ export const BETAS_FORMS =
 export const Betas = z
   .union([Tensor, UploadBetas, SessionsBetas], { error: () => BETAS_FORMS })
   .openapi("Betas", {
+    example: { upload_id: "upl_gekccgismu3z457i", trials: [0, 1, 2] },
     description:
       "[trials, voxels] (or [voxels]) masked betas inline, trials of a completed upload, or trials of several sessions' uploads",
   });
@@ -77,6 +80,7 @@ export const Preprocessing = closedObject({
       "Groups of row indices (e.g. an image's repeats across sessions) averaged after z-scoring; at most one group per row, each row in at most one group",
   }),
 }).openapi("Preprocessing", {
+  example: { scale: "auto", zscore: "session", average: [[0, 1, 2]] },
   description: "How the betas are scaled, z-scored and averaged before the model; echoed back as applied",
 });
 
@@ -86,13 +90,9 @@ export const EmbeddingRequest = closedObject({
   model: z.string().openapi({ description: "The model's id (GET /v1/models)", example: "sim01" }),
   betas: Betas,
   preprocessing: Preprocessing.optional(),
-  outputs: z
-    .array(EmbeddingOutputName)
-    .min(1)
-    .default(["retrieval"])
-    .openapi({
-      description: "Which embeddings to return: backbone tokens, retrieval (projector) tokens, or both",
-    }),
+  outputs: z.array(EmbeddingOutputName).min(1).default(["retrieval"]).openapi({
+    description: "Which embeddings to return: backbone tokens, retrieval (projector) tokens, or both",
+  }),
   encoding: z
     .enum(["json", "base64", "npy"])
     .optional()
@@ -128,12 +128,9 @@ export const EmbeddingResponse = z
       .object({
         queue_ms: z.number().openapi({ description: "Waiting for the model (batching, queue)" }),
         run_ms: z.number().openapi({ description: "Running the model" }),
-        batch_size: z
-          .number()
-          .int()
-          .openapi({
-            description: "Rows of the batch it ran in (more than trials when requests were coalesced)",
-          }),
+        batch_size: z.number().int().openapi({
+          description: "Rows of the batch it ran in (more than trials when requests were coalesced)",
+        }),
         total_ms: z.number().openapi({ description: "The whole request, reading betas included" }),
       })
       .openapi({ description: "Where the time went, in milliseconds" }),

@@ -20,13 +20,9 @@ export const ModelResource = z
           .number()
           .int()
           .openapi({ description: "Voxels per trial, in numpy C order over the (x, y, z) grid" }),
-        grid: z
-          .array(z.number().int())
-          .length(3)
-          .nullable()
-          .openapi({
-            description: "The (x, y, z) volume the mask is drawn on; null for a model without one",
-          }),
+        grid: z.array(z.number().int()).length(3).nullable().openapi({
+          description: "The (x, y, z) volume the mask is drawn on; null for a model without one",
+        }),
         mask_url: z
           .string()
           .nullable()
@@ -36,29 +32,19 @@ export const ModelResource = z
             zscore: z
               .enum(["session", "none"])
               .openapi({ description: "How the training betas were z-scored: per session, or not at all" }),
-            session_trials: z
-              .number()
-              .int()
-              .nullable()
-              .openapi({
-                description: "Trials per session the z-scoring statistics came from (NSD: 750), when known",
-              }),
-            voxel_mean: z
-              .number()
-              .openapi({
-                description: "Typical per-voxel mean of a single-trial training input (0 when z-scored)",
-              }),
-            voxel_std: z
-              .number()
-              .openapi({
-                description: "Typical per-voxel standard deviation of a training input (1 when z-scored)",
-              }),
-            units: z
-              .string()
-              .openapi({
-                description:
-                  "What a value meant before z-scoring, e.g. percent signal change stored x300 as int16",
-              }),
+            session_trials: z.number().int().nullable().openapi({
+              description: "Trials per session the z-scoring statistics came from (NSD: 750), when known",
+            }),
+            voxel_mean: z.number().openapi({
+              description: "Typical per-voxel mean of a single-trial training input (0 when z-scored)",
+            }),
+            voxel_std: z.number().openapi({
+              description: "Typical per-voxel standard deviation of a training input (1 when z-scored)",
+            }),
+            units: z.string().openapi({
+              description:
+                "What a value meant before z-scoring, e.g. percent signal change stored x300 as int16",
+            }),
           })
           .nullable()
           .openapi({

@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { ERROR_CODES, type ErrorCode } from "../../core/contracts/errors.ts";
+import { problemExample } from "./problem-examples.ts";
 
 export const ProblemSchema = z
   .object({
@@ -24,15 +25,27 @@ export const ProblemSchema = z
 /** OpenAPI response entries for the problems a route can answer with, keyed by status. */
 export function problemResponses(...statuses: number[]) {
   return Object.fromEntries(
-    statuses.map((status) => [
-      status,
-      {
-        description: Object.values(ERROR_CODES)
-          .filter((e) => e.status === status)
-          .map((e) => e.title)
-          .join("; "),
-        content: { "application/problem+json": { schema: ProblemSchema } },
-      },
-    ]),
+    statuses.map((status) => {
+      const codes = (Object.keys(ERROR_CODES) as ErrorCode[]).filter(
+        (code) => ERROR_CODES[code].status === status,
+      );
+      return [
+        status,
+        {
+          description: codes.map((code) => ERROR_CODES[code].title).join("; "),
+          content: {
+            "application/problem+json": {
+              schema: ProblemSchema,
+              examples: Object.fromEntries(
+                codes.map((code) => [
+                  code,
+                  { summary: ERROR_CODES[code].title, value: problemExample(code) },
+                ]),
+              ),
+            },
+          },
+        },
+      ];
+    }),
   );
 }

@@ -4,12 +4,10 @@ import { RECONSTRUCTION_OUTPUTS } from "../../core/inference/reconstructor.ts";
 import { Betas, Preprocessing, Webhook } from "./embeddings.ts";
 
 export const ReconstructionRequest = closedObject({
-  model: z
-    .string()
-    .openapi({
-      description: "A model whose bundle can reconstruct (capabilities.reconstruction)",
-      example: "sim01",
-    }),
+  model: z.string().openapi({
+    description: "A model whose bundle can reconstruct (capabilities.reconstruction)",
+    example: "sim01",
+  }),
   betas: Betas,
   preprocessing: Preprocessing.optional().openapi({
     description: "As for embeddings; the paper's protocol averages an image's repeats into one input",
@@ -63,7 +61,7 @@ export const ReconstructionRequest = closedObject({
 }).openapi("ReconstructionRequest", {
   example: {
     model: "sim01",
-    betas: { upload_id: "upl_7q2m9x4k1c3v", trials: [0, 1, 2] },
+    betas: { upload_id: "upl_gekccgismu3z457i", trials: [0, 1, 2] },
     preprocessing: { average: [[0, 1, 2]] },
     samples: 16,
     seed: 42,

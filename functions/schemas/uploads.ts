@@ -39,12 +39,10 @@ export const CompleteUploadBody = closedObject({
 
 export const UploadStats = z
   .object({
-    sum: z
-      .number()
-      .openapi({
-        description:
-          "Sum of the finite values as read (the file's own scaling applied, not `preprocessing.scale`)",
-      }),
+    sum: z.number().openapi({
+      description:
+        "Sum of the finite values as read (the file's own scaling applied, not `preprocessing.scale`)",
+    }),
     mean: z
       .number()
       .nullable()

@@ -93,3 +93,39 @@ export function fields(
   walk(schema, at);
   return out;
 }
+
+/** Every example in the document with the schema it illustrates, named by where it is. */
+export function examples(doc: OpenApiDocument): { name: string; schema: Schema; value: unknown }[] {
+  const out: { name: string; schema: Schema; value: unknown }[] = [];
+  const inSchema = (s: Schema, at: string) => {
+    if (s.example !== undefined) out.push({ name: `${at} (schema example)`, schema: s, value: s.example });
+    for (const [i, value] of (s.examples ?? []).entries())
+      out.push({ name: `${at} (schema examples[${i}])`, schema: s, value });
+    for (const [key, p] of Object.entries(s.properties ?? {})) inSchema(p, `${at}.${key}`);
+    for (const [i, b] of [...(s.oneOf ?? []), ...(s.anyOf ?? []), ...(s.allOf ?? [])].entries())
+      inSchema(b, `${at}|${i}`);
+    if (s.items) inSchema(s.items, `${at}[]`);
+    if (typeof s.additionalProperties === "object") inSchema(s.additionalProperties, `${at}{}`);
+  };
+  for (const [name, schema] of Object.entries(doc.components?.schemas ?? {})) inSchema(schema, name);
+  for (const { name, op } of operations(doc)) {
+    for (const p of op.parameters ?? []) {
+      if (!p.schema) continue;
+      const at = `${name} ${p.in} parameter ${p.name}`;
+      if (p.example !== undefined) out.push({ name: at, schema: p.schema, value: p.example });
+      for (const [key, e] of Object.entries(p.examples ?? {}))
+        out.push({ name: `${at} "${key}"`, schema: p.schema, value: e.value });
+      inSchema(p.schema, at);
+    }
+    for (const body of bodies(op)) {
+      const { schema, example, examples: named } = body.media;
+      if (!schema) continue;
+      const at = `${name} ${body.name}`;
+      if (example !== undefined) out.push({ name: at, schema, value: example });
+      for (const [key, e] of Object.entries(named ?? {}))
+        out.push({ name: `${at} "${key}"`, schema, value: e.value });
+      if (!schema.$ref) inSchema(schema, at);
+    }
+  }
+  return out;
+}
