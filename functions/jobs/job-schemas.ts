@@ -36,6 +36,10 @@ export const JobUrls = z
     get: z.string().openapi({ description: "Poll here for the job" }),
     cancel: z.string().openapi({ description: "POST here to cancel it" }),
     events: z.string().openapi({ description: "Server-sent events of its status and progress" }),
+    results: z
+      .string()
+      .optional()
+      .openapi({ description: "Retrievals jobs: the results with signed image URLs, once succeeded" }),
   })
   .openapi({ description: "Where to follow the job" });
 

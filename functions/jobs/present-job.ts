@@ -23,7 +23,7 @@ export async function presentJob<Job extends Omit<JobRecord, "inputs">>(
   blobs: BlobStore,
   origin: string,
 ): Promise<Job & Pick<JobResource, "outputs" | "urls">> {
-  return { ...job, outputs: await presentOutputs(job.outputs, blobs), urls: jobUrls(origin, job.id) };
+  return { ...job, outputs: await presentOutputs(job.outputs, blobs), urls: jobUrls(origin, job) };
 }
 
 async function presentOutputs(outputs: unknown, blobs: BlobStore): Promise<unknown> {

@@ -14,7 +14,8 @@ import { respondWithJob } from "../jobs/respond-with-job.ts";
 import { limitBody } from "../middleware/body-limit.ts";
 import { acceptContentTypes } from "../middleware/content-type.ts";
 import { IdempotencyKeyHeaders } from "../middleware/idempotency.ts";
-import { EXAMPLE_UPLOAD_ID, preprocessingAppliedExample } from "../schemas/examples.ts";
+import { presentSearchHits } from "../presenters/search-hits.ts";
+import { EXAMPLE_UPLOAD_ID, retrievalResponseExample } from "../schemas/examples.ts";
 import { problemResponses } from "../schemas/problem.ts";
 import { RetrievalRequest, RetrievalResponse } from "../schemas/retrievals.ts";
 
@@ -55,48 +56,7 @@ const route = createRoute({
       content: {
         "application/json": {
           schema: z.union([RetrievalResponse, JobResource]),
-          example: {
-            index: "sim01-stimuli",
-            model: "sim01",
-            results: [
-              [
-                {
-                  id: "s1425",
-                  score: 0.948,
-                  payload: { stimulus_id: "s1425", image: "sim01/stimuli/s1425.png", split: "train" },
-                },
-                {
-                  id: "s1956",
-                  score: 0.84,
-                  payload: { stimulus_id: "s1956", image: "sim01/stimuli/s1956.png", split: "train" },
-                },
-                {
-                  id: "s0686",
-                  score: 0.833,
-                  payload: { stimulus_id: "s0686", image: "sim01/stimuli/s0686.png", split: "train" },
-                },
-              ],
-              [
-                {
-                  id: "s0757",
-                  score: 0.953,
-                  payload: { stimulus_id: "s0757", image: "sim01/stimuli/s0757.png", split: "train" },
-                },
-                {
-                  id: "s1346",
-                  score: 0.934,
-                  payload: { stimulus_id: "s1346", image: "sim01/stimuli/s1346.png", split: "test" },
-                },
-                {
-                  id: "s2578",
-                  score: 0.927,
-                  payload: { stimulus_id: "s2578", image: "sim01/stimuli/s2578.png", split: "train" },
-                },
-              ],
-            ],
-            preprocessing: { ...preprocessingAppliedExample, input_trials: 2 },
-            warnings: [],
-          },
+          example: retrievalResponseExample,
         },
       },
     },
@@ -146,7 +106,8 @@ export function registerCreateRetrieval(app: App): void {
         },
         { maxTrials: limits.syncMaxTrials, signal: c.req.raw.signal },
       );
-      return c.json({ index: body.index, model: body.model!, ...retrieved }, 200);
+      const results = await presentSearchHits(retrieved.results, blobs);
+      return c.json({ index: body.index, model: body.model!, ...retrieved, results }, 200);
     }
     if (body.webhook) {
       throw new ApiError(
@@ -162,6 +123,7 @@ export function registerCreateRetrieval(app: App): void {
       filter,
       query: { kind: "vectors", vectors: vectorsOfQuery },
     });
-    return c.json({ index: body.index, model: null, ...retrieved }, 200);
+    const results = await presentSearchHits(retrieved.results, blobs);
+    return c.json({ index: body.index, model: null, ...retrieved, results }, 200);
   });
 }

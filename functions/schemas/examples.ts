@@ -87,6 +87,30 @@ export const preprocessingAppliedExample = {
   input_trials: 1,
 };
 
+/** A search hit of sim01-stimuli as answered: the stored image_key became a signed URL. */
+const hit = (id: string, score: number, split: "train" | "test") => ({
+  id,
+  score,
+  payload: {
+    stimulus_id: id,
+    split,
+    image: `${EXAMPLE_ORIGIN}/v1/blobs/indexes/sim01-stimuli/images/${id}.png?X-Mindeye-Method=GET&X-Mindeye-Expires=1741948862&X-Mindeye-Signature=8c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0c1d`,
+    image_expires_at: "2025-03-14T10:41:02.000Z",
+  },
+});
+
+/** Trials 0 and 1 of sim01's first session against its 3000 stimuli, k = 3. */
+export const retrievalResponseExample = {
+  index: "sim01-stimuli",
+  model: "sim01",
+  results: [
+    [hit("s1425", 0.948, "train"), hit("s1956", 0.84, "train"), hit("s0686", 0.833, "train")],
+    [hit("s0757", 0.953, "train"), hit("s1346", 0.934, "test"), hit("s2578", 0.927, "train")],
+  ],
+  preprocessing: { ...preprocessingAppliedExample, input_trials: 2 },
+  warnings: [],
+};
+
 const jobUrls = {
   get: `${EXAMPLE_ORIGIN}/v1/jobs/${EXAMPLE_JOB_ID}`,
   cancel: `${EXAMPLE_ORIGIN}/v1/jobs/${EXAMPLE_JOB_ID}/cancel`,
@@ -151,7 +175,7 @@ export function queuedJobExample(kind: ExampleJobKind) {
     outputs: null,
     error: null,
     webhook,
-    urls: jobUrls,
+    urls: kind === "retrievals" ? { ...jobUrls, results: `${jobUrls.get}/results` } : jobUrls,
   };
 }
 

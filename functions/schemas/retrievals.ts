@@ -60,7 +60,10 @@ export const SearchHit = z.object({
     .openapi({ description: "Similarity to the query by the index's metric; higher is closer" }),
   payload: z
     .record(z.string(), PayloadValue)
-    .openapi({ description: "What the index stores about the image, e.g. stimulus_id, split, image" }),
+    .openapi({
+      description:
+        "What the index stores about the image, e.g. stimulus_id and split; `image` is a signed URL of the image (valid until `image_expires_at`)",
+    }),
   first_stage_rank: z
     .number()
     .int()

@@ -179,8 +179,8 @@ class Client:
         response = self._request("POST", "/v1/retrievals", body)
         if response.status_code == 202:
             job = self.wait(response.json(), progress=progress)
-            found = json.loads(self.download(job["outputs"]["files"]["results"]))
-            return {**found, "preprocessing": job["outputs"].get("preprocessing"), "job": job}
+            # The results with each index image as a fresh signed URL (the stored file keeps only keys).
+            return {**self._json("GET", f"/v1/jobs/{job['id']}/results"), "job": job}
         return response.json()
 
     # -- jobs ------------------------------------------------------------------------------------

@@ -138,6 +138,9 @@ class Jobs(LiveServer):
         self.assertEqual(len(found["results"]), len(seen))
         top1 = np.mean([hits[0]["payload"]["stimulus_id"] == image for image, hits in zip(seen, found["results"])])
         self.assertGreater(top1, 0.5)  # chance is 1/300
+        # Each hit's image is a signed URL of the stimulus's PNG, fetched without the API key.
+        png = self.client.download(found["results"][0][0]["payload"]["image"])
+        self.assertEqual(png[:8], b"\x89PNG\r\n\x1a\n")
 
 
 class Webhooks(LiveServer):
