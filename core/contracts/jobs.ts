@@ -55,6 +55,10 @@ export const jobSchema = z.object({
   }),
   progress: z.number().min(0).max(1).meta({ description: "Fraction done, 0 to 1" }),
   progress_message: z.string().nullable().meta({ description: "What it is doing now, e.g. which step" }),
+  progress_detail: z.record(z.string(), z.unknown()).nullable().meta({
+    description:
+      "Structured progress of the job's kind, written with progress_message (reconstructions: input, stage, step)",
+  }),
   created_at: z.iso.datetime().meta({ description: "When it was created" }),
   started_at: z.iso.datetime().nullable().meta({ description: "When a worker first started it" }),
   completed_at: z.iso.datetime().nullable().meta({ description: "When it reached its final status" }),

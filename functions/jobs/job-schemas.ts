@@ -57,6 +57,14 @@ export const OutputFile = z
 export const JobResource = z
   .object({
     ...jobSchema.shape,
+    progress_detail: z
+      .record(z.string(), z.unknown())
+      .nullable()
+      .openapi({
+        description:
+          "Structured progress, written with progress_message. Reconstructions: {input, inputs, stage, " +
+          "step, steps, inputs_done, preview?: {url, expires_at, input, step, steps, width, height}}",
+      }),
     outputs: z
       .unknown()
       .nullable()

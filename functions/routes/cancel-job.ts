@@ -25,6 +25,7 @@ const route = createRoute({
             status: "running",
             progress: 0.41,
             progress_message: "input 0 (of 1) prior 37/100",
+            progress_detail: { input: 0, inputs: 1, stage: "prior", step: 37, steps: 100, inputs_done: 0 },
             started_at: "2025-03-14T09:41:02.310Z",
             cancel_requested: true,
             attempts: 1,

@@ -19,7 +19,8 @@ const route = createRoute({
   description:
     "Each input (a row of betas after averaging) is reconstructed in turn by the diffusion prior and the " +
     "image decoder, the best of `samples` candidates chosen by CLIP similarity. Answers 202 with the job " +
-    "(`Prefer: wait=N` waits up to N seconds for it). Progress names the input, stage and step; a cancel " +
+    "(`Prefer: wait=N` waits up to N seconds for it). Its `progress_detail` names the input, stage and step " +
+    "(and, with `previews`, the latest preview's signed URL); inputs done so far are in `outputs`; a cancel " +
     "takes effect between steps. The finished job's outputs are ReconstructionOutputs: signed URLs to PNGs " +
     "and a scores.json.",
   middleware: [
@@ -40,7 +41,9 @@ export function registerCreateReconstruction(app: App): void {
   // Documented as a schema of its own: job outputs are untyped in the Job resource.
   app.openAPIRegistry.register("ReconstructionOutputs", ReconstructionOutputs);
   app.openapi(route, async (c) => {
-    const { webhook, ...request } = c.req.valid("json") as z.infer<typeof ReconstructionRequest>;
+    const { webhook, deadline_seconds, ...request } = c.req.valid("json") as z.infer<
+      typeof ReconstructionRequest
+    >;
     const { inference, uploads, blobs, limits } = c.var.services;
     const deps = { inference, uploads, blobs, decodedMaxBytes: limits.decodedMaxBytes };
     const source = betasSourceOf(request.betas, limits.syncBodyBytes / 4);
@@ -51,6 +54,7 @@ export function registerCreateReconstruction(app: App): void {
       kind: "reconstructions",
       inputs: { ...request, lab_id: c.var.lab.id },
       webhook,
+      ...(deadline_seconds && { deadline: new Date(Date.now() + deadline_seconds * 1000) }),
     });
   });
 }

@@ -28,13 +28,18 @@ export const modelExample = {
   capabilities: {
     embeddings: true,
     retrieval: true,
-    reconstruction: false,
-    missing_for_reconstruction: ["prior", "lowlevel", "vae_encoder", "unet", "vae_decoder"],
+    reconstruction: true,
+    missing_for_reconstruction: [],
   },
   preprocessing_defaults: { scale: "auto", zscore: { upload: "session", inline: "none" } },
   hashes: {
-    "clip_image.onnx": "dfdd3bb53580a7d55541246fef75a17c33986e0c8ef433b9395dc07449916761",
+    "clip_image.onnx": "e756caed2ae75cb227c770d591c50fc9d2c6b71e7e80750220eae6b3b6f690d9",
+    "lowlevel.onnx": "2eadbcc7c5b8f8d85cc115db057b753b42e36f2760e4f25b6307f5b8042cf753",
     "mask.npy": "631da5ac3e1a0b158dfcb2ebdba8b95a9db3b7d26054fa4efec852ebe272513a",
+    "prior.onnx": "131fb4038d7edca17a43d7e737a8ec12fca7737e0fdca705f6927be284e9899a",
+    "unet.onnx": "9be3674fe727da6e2f72ab1003c8b729719d1429a19506918e2f2c73fc64d9cf",
+    "vae_decoder.onnx": "62ee51197d23cbb81b1c149a91a7e919b05836dc1309c391324f2181897ac43e",
+    "vae_encoder.onnx": "576962fe716357b64e3aee350661a7eaa1851e7d0dc202e196425f849807d478",
     "voxel2clip.onnx": "6810d08ed271fef15f3fef96e8fcdfb9410c41683c70181d7f36a4f396adfec5",
   },
 };
@@ -162,6 +167,7 @@ export function queuedJobExample(kind: ExampleJobKind) {
     status: "queued",
     progress: 0,
     progress_message: null,
+    progress_detail: null,
     created_at: "2025-03-14T09:41:02.114Z",
     started_at: null,
     completed_at: null,
@@ -233,6 +239,13 @@ const progressMessages: Record<ExampleJobKind, string | null> = {
   inspect_upload: null,
 };
 
+const progressDetails: Record<ExampleJobKind, Record<string, unknown> | null> = {
+  embeddings: null,
+  retrievals: null,
+  reconstructions: { input: 0, inputs: 1, stage: "select", step: 1, steps: 1, inputs_done: 1 },
+  inspect_upload: null,
+};
+
 /** A job of `kind` that has succeeded. */
 export function finishedJobExample(kind: ExampleJobKind) {
   return {
@@ -240,6 +253,7 @@ export function finishedJobExample(kind: ExampleJobKind) {
     status: "succeeded",
     progress: 1,
     progress_message: progressMessages[kind],
+    progress_detail: progressDetails[kind],
     started_at: "2025-03-14T09:41:02.310Z",
     completed_at: "2025-03-14T09:41:05.902Z",
     attempts: 1,

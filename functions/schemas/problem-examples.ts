@@ -105,14 +105,21 @@ const EXAMPLES: Record<ErrorCode, { detail: string; fields?: Record<string, unkn
     fields: { index_dim: 544, query_dim: 768 },
   },
   webhook_url_refused: { detail: "Webhook URLs must use https; got http:." },
+  deadline_exceeded: {
+    detail:
+      "The job was still running at its deadline (2025-03-14T10:11:02.114Z). Submit it again with a later deadline (deadline_seconds), or fewer inputs.",
+  },
   job_not_cancelable: {
     detail: "Job job_k5n2c3vyq6r7m4tb already succeeded; only queued or running jobs can be canceled.",
     fields: { status: "succeeded" },
   },
   model_cannot_reconstruct: {
     detail:
-      "Model sim01 cannot reconstruct images: its bundle has no prior, lowlevel, vae_encoder, unet, vae_decoder graph. Choose a model whose capabilities.reconstruction is true (GET /v1/models), or use /v1/embeddings and /v1/retrievals with this one.",
-    fields: { model: "sim01", missing_graphs: ["prior", "lowlevel", "vae_encoder", "unet", "vae_decoder"] },
+      "Model mindeye1-subj01 cannot reconstruct images: its bundle has no prior, lowlevel, vae_encoder, unet, vae_decoder graph. Choose a model whose capabilities.reconstruction is true (GET /v1/models), or use /v1/embeddings and /v1/retrievals with this one.",
+    fields: {
+      model: "mindeye1-subj01",
+      missing_graphs: ["prior", "lowlevel", "vae_encoder", "unet", "vae_decoder"],
+    },
   },
   rate_limited: {
     detail:

@@ -57,6 +57,25 @@ export const ReconstructionRequest = closedObject({
     .min(1)
     .default([...RECONSTRUCTION_OUTPUTS])
     .openapi({ description: "Which PNGs to write; scores of every candidate are always returned" }),
+  previews: z
+    .boolean()
+    .default(false)
+    .openapi({
+      description:
+        "Every 5 decoder steps, a PNG (at most 128 px a side) of candidate 0's current estimate, as a signed " +
+        "URL in the job's progress_detail.preview; each costs one VAE decode at batch 1",
+    }),
+  deadline_seconds: z
+    .number()
+    .int()
+    .min(1)
+    .max(7 * 86400)
+    .optional()
+    .openapi({
+      description:
+        "Seconds from now by which the job must finish; past it the job stops between steps and is " +
+        "`expired` with a deadline_exceeded error (inputs done by then stay in its outputs)",
+    }),
   webhook: Webhook.optional(),
 }).openapi("ReconstructionRequest", {
   example: {

@@ -58,12 +58,10 @@ export const SearchHit = z.object({
   score: z
     .number()
     .openapi({ description: "Similarity to the query by the index's metric; higher is closer" }),
-  payload: z
-    .record(z.string(), PayloadValue)
-    .openapi({
-      description:
-        "What the index stores about the image, e.g. stimulus_id and split; `image` is a signed URL of the image (valid until `image_expires_at`)",
-    }),
+  payload: z.record(z.string(), PayloadValue).openapi({
+    description:
+      "What the index stores about the image, e.g. stimulus_id and split; `image` is a signed URL of the image (valid until `image_expires_at`)",
+  }),
   first_stage_rank: z
     .number()
     .int()

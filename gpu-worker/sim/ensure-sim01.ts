@@ -1,6 +1,7 @@
 /**
  * ensureSim01: makes sure the simulated subject's files exist in the data dir, generating them on first use:
- * - `<dataDir>/bundles/sim01/`: the model bundle (voxel2clip, clip_image, mask, manifest);
+ * - `<dataDir>/bundles/sim01/`: the model bundle (mask, manifest and all seven graphs: it embeds and
+ *   reconstructs);
  * - `<dataDir>/sim01/stimuli/`: the stimulus PNGs, their embeddings and stimuli.json;
  * - `<dataDir>/sim01/sessions/`: every session (NIfTI + HDF5) and truth.json;
  * - the vector index STIMULUS_INDEX in the given vector store, and its images in the given blob store.
@@ -72,7 +73,7 @@ export async function ensureSim01(dataDir: string, options: EnsureSim01Options =
   const reuse = await isComplete(dataDir, paths);
   if (reuse) info(`sim01: reusing the simulated subject in ${join(dataDir, MODEL_ID)}`);
   else {
-    info(`sim01: generating the simulated subject into ${dataDir} (first run; about a minute)`);
+    info(`sim01: generating the simulated subject into ${dataDir} (first run; a few minutes)`);
     await generateOffThread(dataDir, info, options.signal);
   }
   if (options.vectorStore || options.blobStore) {
