@@ -3,6 +3,7 @@ import path from "node:path";
 import type { Logger } from "pino";
 import type { ApiKeyStore } from "../core/auth/api-keys.ts";
 import type { Config } from "../core/config.ts";
+import { installedDocsScript } from "../core/docs-script.ts";
 import { DeferredInference } from "../core/inference/deferred-inference.ts";
 import { startJobRuntime } from "../core/jobs/job-runtime.ts";
 import { buildServices } from "../functions/build-services.ts";
@@ -10,7 +11,6 @@ import type { AppServices } from "../functions/services.ts";
 import type { ModelServer } from "../gpu-worker/runtime/model-server.ts";
 import { WorkerMetrics } from "../gpu-worker/server/worker-metrics.ts";
 import { ensureSim01 } from "../gpu-worker/sim/ensure-sim01.ts";
-import { localDocsScript } from "./docs-script.ts";
 import { createLogger } from "./logger.ts";
 import { configuredBundleDirs, openModelServer } from "./models.ts";
 
@@ -32,9 +32,7 @@ export async function startEmbedded(config: Config): Promise<Embedded> {
   const loaded = new Promise<ModelServer>((resolve, reject) => {
     settle = { resolve, reject };
   });
-  const built = await buildServices(config, log, new DeferredInference(loaded), {
-    docsScript: localDocsScript,
-  });
+  const built = await buildServices(config, log, new DeferredInference(loaded), installedDocsScript());
   let models: ModelServer | undefined;
   void loaded.then(
     (m) => {

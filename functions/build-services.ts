@@ -22,13 +22,13 @@ import type { AppServices } from "./services.ts";
 /**
  * Opens the adapters the configuration names (database, blob store) and assembles the services of the API.
  * Used by `mindeye serve`, `mindeye api` and the Lambda entry; inference is the caller's, and so is the
- * job runtime. `extras` are Node-only pieces a caller on Node may add (the docs page's local script).
+ * job runtime, and so is where the docs page's script is read from (core/docs-script.ts).
  */
 export async function buildServices(
   config: Config,
   log: Logger,
   inference: InferenceService,
-  extras: Pick<AppServices, "docsScript"> = {},
+  docsScript: AppServices["docsScript"],
 ): Promise<{ services: AppServices; publicUrl: string; close(): Promise<void> }> {
   const publicUrl = config.PUBLIC_URL ?? `http://${config.HOST}:${config.PORT}`;
   const db = await openConfiguredDatabase(config);
@@ -82,7 +82,7 @@ export async function buildServices(
       config.RATE_LIMIT_PER_SECOND > 0
         ? new LabRateLimiter(db, { perSecond: config.RATE_LIMIT_PER_SECOND, burst: config.RATE_LIMIT_BURST })
         : undefined,
-    ...extras,
+    docsScript,
   };
   return {
     services,

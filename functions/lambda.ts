@@ -1,6 +1,7 @@
 import { handle } from "hono/aws-lambda";
 import pino from "pino";
 import { loadConfig } from "../core/config.ts";
+import { lambdaDocsScript } from "../core/docs-script.ts";
 import { createApp } from "./app.ts";
 import { buildServices, remoteInference } from "./build-services.ts";
 
@@ -18,6 +19,8 @@ export const lambdaHandler: LambdaHandler = async (event, context) => {
       config,
       pino({ level: config.LOG_LEVEL }),
       remoteInference(config),
+      // Lambda sets LAMBDA_TASK_ROOT to the function package's folder.
+      lambdaDocsScript(process.env.LAMBDA_TASK_ROOT ?? "."),
     );
     handler = handle(createApp(services));
   }

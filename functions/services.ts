@@ -59,6 +59,6 @@ export interface AppServices {
       url: URL,
     ): { key: string; maxBytes?: number; contentType?: string; contentDisposition?: string };
   };
-  /** The interactive docs page's script, served locally so /docs works without internet access. */
-  docsScript?: () => Promise<Uint8Array<ArrayBuffer>>;
+  /** Scalar's bundle for the docs page, served by /docs/scalar.js so the page loads nothing from outside. */
+  docsScript: () => Promise<Uint8Array<ArrayBuffer>>;
 }

@@ -30,4 +30,9 @@ export const api = new sst.aws.Function("Api", {
     RATE_LIMIT_BURST: "100",
   },
   nodejs: { install: ["onnxruntime-node", "usearch", "sharp", "@electric-sql/pglite"] },
+  // The docs page's script (Scalar's bundle), served by /docs/scalar.js so /docs loads nothing from a CDN.
+  // The name is LAMBDA_DOCS_SCRIPT in core/docs-script.ts (infra imports nothing of the runtime).
+  copyFiles: [
+    { from: "node_modules/@scalar/api-reference/dist/browser/standalone.js", to: "scalar-api-reference.js" },
+  ],
 });

@@ -1,8 +1,8 @@
 import { Command } from "commander";
 import { loadConfig } from "../../core/config.ts";
+import { installedDocsScript } from "../../core/docs-script.ts";
 import { createApp } from "../../functions/app.ts";
 import { buildServices, remoteInference } from "../../functions/build-services.ts";
-import { localDocsScript } from "../docs-script.ts";
 import { listen, stopGracefully } from "../http-server.ts";
 import { createLogger } from "../logger.ts";
 
@@ -16,9 +16,7 @@ export function apiCommand(): Command {
     .action(async () => {
       const config = loadConfig();
       const log = createLogger(config.LOG_LEVEL);
-      const built = await buildServices(config, log, remoteInference(config), {
-        docsScript: localDocsScript,
-      });
+      const built = await buildServices(config, log, remoteInference(config), installedDocsScript());
       const server = await listen(createApp(built.services).fetch, config.HOST, config.PORT);
       log.info({ url: built.publicUrl, worker_url: config.WORKER_URL }, "api listening");
       stopGracefully(server, log, { afterClose: () => built.close() });

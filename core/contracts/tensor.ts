@@ -8,13 +8,21 @@ import { ApiError } from "./errors.ts";
 
 /** A tensor in a JSON body: nested numbers, or little-endian float32 bytes in base64 with their shape. */
 export const TensorJsonSchema = z.union([
-  closedObject({ values: z.array(z.unknown()).min(1) }).meta({
+  closedObject({
+    values: z.array(z.unknown()).min(1).meta({ description: "The numbers, nested one array per axis" }),
+  }).meta({
     description: "Nested JSON arrays of numbers in C order, e.g. [[0.1, -0.3, ...], ...]",
   }),
   closedObject({
-    base64: z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, "standard base64"),
-    dtype: z.literal("float32"),
-    shape: z.array(z.number().int().positive()).min(1),
+    base64: z
+      .string()
+      .regex(/^[A-Za-z0-9+/]*={0,2}$/, "standard base64")
+      .meta({ description: "Standard base64 of the little-endian float32 bytes, C order" }),
+    dtype: z.literal("float32").meta({ description: "The only dtype taken: float32" }),
+    shape: z
+      .array(z.number().int().positive())
+      .min(1)
+      .meta({ description: "The tensor's shape; its product times 4 is the byte count" }),
   }).meta({ description: "Little-endian float32 bytes, C order, base64-encoded" }),
 ]);
 export type TensorJson = z.infer<typeof TensorJsonSchema>;

@@ -2,6 +2,7 @@ import { createRoute } from "@hono/zod-openapi";
 import type { App } from "../env.ts";
 import { JobIdParam, JobResource } from "../jobs/job-schemas.ts";
 import { presentJob } from "../jobs/present-job.ts";
+import { queuedJobExample } from "../schemas/examples.ts";
 import { problemResponses } from "../schemas/problem.ts";
 
 const route = createRoute({
@@ -16,7 +17,22 @@ const route = createRoute({
   responses: {
     200: {
       description: "The job after the request",
-      content: { "application/json": { schema: JobResource } },
+      content: {
+        "application/json": {
+          schema: JobResource,
+          example: {
+            ...queuedJobExample("reconstructions"),
+            status: "running",
+            progress: 0.41,
+            progress_message: "input 0 (of 1) prior 37/100",
+            progress_detail: { input: 0, inputs: 1, stage: "prior", step: 37, steps: 100, inputs_done: 0 },
+            started_at: "2025-03-14T09:41:02.310Z",
+            cancel_requested: true,
+            attempts: 1,
+            metrics: { queue_time: 0.196, run_time: 48.2 },
+          },
+        },
+      },
     },
     ...problemResponses(401, 404, 409),
   },

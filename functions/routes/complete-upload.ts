@@ -8,6 +8,7 @@ import { limitBody } from "../middleware/body-limit.ts";
 import { acceptContentTypes } from "../middleware/content-type.ts";
 import { IdempotencyKeyHeaders } from "../middleware/idempotency.ts";
 import { presentUpload } from "../presenters/upload.ts";
+import { readyUploadExample } from "../schemas/examples.ts";
 import { problemResponses } from "../schemas/problem.ts";
 import { CompleteUploadBody, UploadIdParam, UploadResource } from "../schemas/uploads.ts";
 
@@ -26,14 +27,19 @@ const route = createRoute({
   request: {
     headers: IdempotencyKeyHeaders,
     params: UploadIdParam,
-    body: { content: { "application/json": { schema: CompleteUploadBody } }, required: false },
+    body: {
+      content: { "application/json": { schema: CompleteUploadBody, example: { model: "sim01" } } },
+      required: false,
+    },
   },
   responses: {
     200: {
       description: "The file was read; its summary (or, as a job with `Prefer: wait=N`, the finished job)",
-      content: { "application/json": { schema: z.union([UploadResource, JobResource]) } },
+      content: {
+        "application/json": { schema: z.union([UploadResource, JobResource]), example: readyUploadExample },
+      },
     },
-    202: jobCreatedResponses[202],
+    202: jobCreatedResponses("inspect_upload")[202],
     ...problemResponses(400, 401, 404, 409, 413, 415, 422),
   },
 });

@@ -9,6 +9,7 @@ import { readUploadArray } from "../../core/uploads/read-upload.ts";
 import type { App } from "../env.ts";
 import { limitBody } from "../middleware/body-limit.ts";
 import { acceptContentTypes } from "../middleware/content-type.ts";
+import { EXAMPLE_UPLOAD_ID, preprocessingAppliedExample } from "../schemas/examples.ts";
 import { problemResponses } from "../schemas/problem.ts";
 import { CandidateRetrievalRequest, CandidateRetrievalResponse } from "../schemas/retrievals.ts";
 
@@ -25,12 +26,37 @@ const route = createRoute({
     limitBody(64 * 1024 ** 2, 'Upload the candidates as .npy (POST /v1/uploads) and send {"upload_id"}.'),
   ] as const,
   request: {
-    body: { content: { "application/json": { schema: CandidateRetrievalRequest } }, required: true },
+    body: {
+      content: {
+        "application/json": {
+          schema: CandidateRetrievalRequest,
+          example: {
+            model: "sim01",
+            betas: { upload_id: EXAMPLE_UPLOAD_ID, trials: [3, 9, 14, 21, 30, 42, 57, 61] },
+            candidates: { upload_id: "upl_c7dq2m8x5k4n3vb6" },
+          },
+        },
+      },
+      required: true,
+    },
   },
   responses: {
     200: {
       description: "Ranks and top-1 accuracy",
-      content: { "application/json": { schema: CandidateRetrievalResponse } },
+      content: {
+        "application/json": {
+          schema: CandidateRetrievalResponse,
+          example: {
+            model: "sim01",
+            candidates: 8,
+            chance: 0.125,
+            image_retrieval: { top1: 0.75, ranks: [1, 1, 2, 1, 1, 1, 3, 1] },
+            brain_retrieval: { top1: 0.625, ranks: [1, 2, 1, 1, 2, 1, 1, 4] },
+            preprocessing: { ...preprocessingAppliedExample, input_trials: 8 },
+            warnings: [],
+          },
+        },
+      },
     },
     ...problemResponses(400, 401, 404, 409, 413, 415, 422, 503),
   },

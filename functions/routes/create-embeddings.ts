@@ -8,11 +8,14 @@ import type { EmbeddingOutput, Tensor } from "../../core/inference/inference.ts"
 import { planBetas } from "../../core/inference/plan-betas.ts";
 import type { App, AppEnv } from "../env.ts";
 import { asksForJob } from "../jobs/asks-for-job.ts";
+import { jobCreatedResponses } from "../jobs/job-schemas.ts";
 import { respondWithJob } from "../jobs/respond-with-job.ts";
 import { limitBody } from "../middleware/body-limit.ts";
 import { acceptContentTypes } from "../middleware/content-type.ts";
 import { IdempotencyKeyHeaders } from "../middleware/idempotency.ts";
+import { SIM01_TRIAL0_RETRIEVAL_BASE64 } from "../schemas/embedding-example.ts";
 import { EmbeddingRequest, EmbeddingResponse } from "../schemas/embeddings.ts";
+import { EXAMPLE_UPLOAD_ID, preprocessingAppliedExample } from "../schemas/examples.ts";
 import { EmbeddingQuery, preprocessingFromQuery } from "../schemas/npy-query.ts";
 import { problemResponses } from "../schemas/problem.ts";
 
@@ -40,7 +43,35 @@ const route = createRoute({
     query: EmbeddingQuery,
     body: {
       content: {
-        "application/json": { schema: EmbeddingRequest },
+        "application/json": {
+          schema: EmbeddingRequest,
+          examples: {
+            upload: {
+              summary: "Trial 0 of an uploaded session, as base64",
+              value: {
+                model: "sim01",
+                betas: { upload_id: EXAMPLE_UPLOAD_ID, trials: [0] },
+                outputs: ["retrieval"],
+                encoding: "base64",
+              },
+            },
+            sessions: {
+              summary: "A test image's three repeats, one per session, averaged",
+              value: {
+                model: "sim01",
+                betas: {
+                  sessions: [
+                    { upload_id: "upl_gekccgismu3z457i", trials: [17] },
+                    { upload_id: "upl_m4c2a7pq1xw8d5zb", trials: [203] },
+                    { upload_id: "upl_3n6v7k2hq5tz4rye", trials: [388] },
+                  ],
+                },
+                preprocessing: { average: [[0, 1, 2]] },
+                outputs: ["backbone", "retrieval"],
+              },
+            },
+          },
+        },
         [NPY]: { schema: z.string().openapi({ format: "binary" }) },
       },
       // Not "required": zod-openapi then validates JSON only when the body is JSON, leaving .npy to us.
@@ -51,10 +82,23 @@ const route = createRoute({
     200: {
       description: "The embeddings, with the preprocessing applied, warnings and timings",
       content: {
-        "application/json": { schema: EmbeddingResponse },
+        "application/json": {
+          schema: EmbeddingResponse,
+          example: {
+            model: "sim01",
+            trials: 1,
+            outputs: {
+              retrieval: { base64: SIM01_TRIAL0_RETRIEVAL_BASE64, dtype: "float32", shape: [1, 17, 32] },
+            },
+            preprocessing: preprocessingAppliedExample,
+            warnings: [],
+            timing: { queue_ms: 1.85, run_ms: 9.48, batch_size: 1, total_ms: 363.33 },
+          },
+        },
         [NPY]: { schema: z.string().openapi({ format: "binary" }) },
       },
     },
+    202: jobCreatedResponses("embeddings")[202],
     ...problemResponses(400, 401, 404, 409, 413, 415, 422, 503),
   },
 });

@@ -32,7 +32,7 @@ const route = createRoute({
     body: { content: { "application/json": { schema: ReconstructionRequest } }, required: true },
   },
   responses: {
-    ...jobCreatedResponses,
+    ...jobCreatedResponses("reconstructions"),
     ...problemResponses(400, 401, 404, 409, 413, 415, 422, 503),
   },
 });

@@ -15,6 +15,7 @@ import { limitBody } from "../middleware/body-limit.ts";
 import { acceptContentTypes } from "../middleware/content-type.ts";
 import { IdempotencyKeyHeaders } from "../middleware/idempotency.ts";
 import { presentSearchHits } from "../presenters/search-hits.ts";
+import { EXAMPLE_UPLOAD_ID, retrievalResponseExample } from "../schemas/examples.ts";
 import { problemResponses } from "../schemas/problem.ts";
 import { RetrievalRequest, RetrievalResponse } from "../schemas/retrievals.ts";
 
@@ -23,20 +24,43 @@ const route = createRoute({
   path: "/v1/retrievals",
   tags: ["retrievals"],
   summary: "Nearest images in an index to the brain embedding of each trial (or to given embeddings)",
+  description:
+    "Embeds the betas with `model` (its `retrieval` output, flattened) and searches `index` for the k closest " +
+    "images per trial, optionally within a payload `filter`; or searches with given `embedding` vectors. " +
+    "`rerank` adds MindEye's second stage. Betas with more trials than a synchronous call takes, " +
+    "`Prefer: respond-async` or a `webhook` run as a job (202) whose outputs are results.json.",
   middleware: [
     acceptContentTypes({ "application/json": "a RetrievalRequest" }),
     limitBody(32 * 1024 ** 2),
   ] as const,
   request: {
     headers: IdempotencyKeyHeaders,
-    body: { content: { "application/json": { schema: RetrievalRequest } }, required: true },
+    body: {
+      content: {
+        "application/json": {
+          schema: RetrievalRequest,
+          example: {
+            index: "sim01-stimuli",
+            k: 3,
+            model: "sim01",
+            betas: { upload_id: EXAMPLE_UPLOAD_ID, trials: [0, 1] },
+          },
+        },
+      },
+      required: true,
+    },
   },
   responses: {
     200: {
       description: "The k best hits per query (or, run as a job with `Prefer: wait=N`, the finished job)",
-      content: { "application/json": { schema: z.union([RetrievalResponse, JobResource]) } },
+      content: {
+        "application/json": {
+          schema: z.union([RetrievalResponse, JobResource]),
+          example: retrievalResponseExample,
+        },
+      },
     },
-    202: jobCreatedResponses[202],
+    202: jobCreatedResponses("retrievals")[202],
     ...problemResponses(400, 401, 404, 409, 413, 415, 422, 502, 503),
   },
 });

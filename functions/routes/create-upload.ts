@@ -10,6 +10,7 @@ import {
   idempotent,
 } from "../middleware/idempotency.ts";
 import { presentUpload } from "../presenters/upload.ts";
+import { pendingUploadExample } from "../schemas/examples.ts";
 import { problemResponses } from "../schemas/problem.ts";
 import { CreateUploadBody, PresignedUpload, UploadResource } from "../schemas/uploads.ts";
 
@@ -20,18 +21,35 @@ const route = createRoute({
   path: "/v1/uploads",
   tags: ["uploads"],
   summary: "Start an upload: returns a presigned URL to PUT the file to",
+  description:
+    "For sessions too large to send inline (NIfTI, HDF5 or MAT v7.3, NPY/NPZ, raw float32). PUT the file's " +
+    "exact `size` bytes to `upload.url` with `upload.headers`, then POST /v1/uploads/{id}/complete to have it " +
+    "read. The URL is valid for an hour; the file is kept until `expires_at`.",
   middleware: [
     acceptContentTypes({ "application/json": 'a CreateUpload body {"filename", "size", "content_type"?}' }),
     limitBody(16 * 1024),
   ] as const,
   request: {
     headers: IdempotencyKeyHeaders,
-    body: { content: { "application/json": { schema: CreateUploadBody } }, required: true },
+    body: {
+      content: {
+        "application/json": {
+          schema: CreateUploadBody,
+          example: { filename: "betas_session01.nii.gz", size: 3761406, content_type: "application/gzip" },
+        },
+      },
+      required: true,
+    },
   },
   responses: {
     201: {
       description: "Upload created; PUT the file to upload.url, then POST /v1/uploads/{id}/complete",
-      content: { "application/json": { schema: UploadResource.extend({ upload: PresignedUpload }) } },
+      content: {
+        "application/json": {
+          schema: UploadResource.extend({ upload: PresignedUpload }),
+          example: pendingUploadExample,
+        },
+      },
     },
     ...problemResponses(400, 401, 413, 415, ...IDEMPOTENCY_PROBLEM_STATUSES),
   },

@@ -2,7 +2,27 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { App } from "../env.ts";
 import { streamJobEvents } from "../jobs/job-event-stream.ts";
 import { JobIdParam } from "../jobs/job-schemas.ts";
+import { finishedJobExample, queuedJobExample } from "../schemas/examples.ts";
 import { problemResponses } from "../schemas/problem.ts";
+
+/** A short job's stream: its state, a progress event, the final status; each data line a job without inputs. */
+function eventStreamExample(): string {
+  const withoutInputs = ({ inputs: _inputs, ...job }: { inputs: unknown }) => job;
+  const queued = withoutInputs(queuedJobExample("embeddings"));
+  const done = withoutInputs(finishedJobExample("embeddings"));
+  const running = {
+    ...done,
+    status: "running",
+    progress: 0.5,
+    progress_message: "225 of 450 trials embedded",
+  };
+  return [
+    `event: status\ndata: ${JSON.stringify(queued)}\n`,
+    `event: progress\ndata: ${JSON.stringify({ ...running, completed_at: null, outputs: null })}\n`,
+    ": heartbeat\n",
+    `event: status\ndata: ${JSON.stringify(done)}\n`,
+  ].join("\n");
+}
 
 const route = createRoute({
   method: "get",
@@ -17,7 +37,7 @@ const route = createRoute({
   responses: {
     200: {
       description: "The event stream",
-      content: { "text/event-stream": { schema: z.string() } },
+      content: { "text/event-stream": { schema: z.string(), example: eventStreamExample() } },
     },
     ...problemResponses(401, 404),
   },

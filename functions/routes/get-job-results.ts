@@ -5,6 +5,7 @@ import type { SearchHit } from "../../core/search/vector-index.ts";
 import type { App } from "../env.ts";
 import { JobIdParam } from "../jobs/job-schemas.ts";
 import { presentSearchHits } from "../presenters/search-hits.ts";
+import { retrievalResponseExample } from "../schemas/examples.ts";
 import { problemResponses } from "../schemas/problem.ts";
 import { RetrievalResponse } from "../schemas/retrievals.ts";
 
@@ -18,7 +19,10 @@ const route = createRoute({
     "until `payload.image_expires_at`); the stored file keeps only the images' keys, since URLs expire.",
   request: { params: JobIdParam },
   responses: {
-    200: { description: "The results", content: { "application/json": { schema: RetrievalResponse } } },
+    200: {
+      description: "The results",
+      content: { "application/json": { schema: RetrievalResponse, example: retrievalResponseExample } },
+    },
     ...problemResponses(401, 404, 409),
   },
 });

@@ -2,6 +2,7 @@ import { createRoute } from "@hono/zod-openapi";
 import type { App } from "../env.ts";
 import { JobIdParam, JobResource } from "../jobs/job-schemas.ts";
 import { presentJob } from "../jobs/present-job.ts";
+import { finishedJobExample } from "../schemas/examples.ts";
 import { problemResponses } from "../schemas/problem.ts";
 
 const route = createRoute({
@@ -9,9 +10,15 @@ const route = createRoute({
   path: "/v1/jobs/{id}",
   tags: ["jobs"],
   summary: "A job: status, progress, timing, and its outputs (files as signed URLs) or error",
+  description:
+    "Poll it until `status` is final (succeeded, failed, canceled, expired), or follow urls.events. Output " +
+    "files are signed GET URLs that last an hour; each call signs fresh ones. A failed job has `error`.",
   request: { params: JobIdParam },
   responses: {
-    200: { description: "The job", content: { "application/json": { schema: JobResource } } },
+    200: {
+      description: "The job",
+      content: { "application/json": { schema: JobResource, example: finishedJobExample("embeddings") } },
+    },
     ...problemResponses(401, 404),
   },
 });

@@ -10,6 +10,9 @@ const route = createRoute({
   path: "/v1/models/{id}/mask",
   tags: ["models"],
   summary: "The model's voxel mask over its grid, as .npy (uint8, 1 = voxel used; numpy C order)",
+  description:
+    "Mask a volume with it to get a trial's voxels in the model's order: `volume[mask.astype(bool)]` in numpy " +
+    "(C order over x, y, z); MATLAB's column-major order would scramble them. 404 for a model without a grid.",
   request: { params: ModelIdParam },
   responses: {
     200: {

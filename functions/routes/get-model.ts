@@ -1,6 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import type { App } from "../env.ts";
 import { presentModel } from "../presenters/model.ts";
+import { modelExample } from "../schemas/examples.ts";
 import { ModelIdParam, ModelResource } from "../schemas/models.ts";
 import { problemResponses } from "../schemas/problem.ts";
 
@@ -9,9 +10,13 @@ const route = createRoute({
   path: "/v1/models/{id}",
   tags: ["models"],
   summary: "One model: input space, outputs, version and file hashes",
+  description: "The entry of GET /v1/models for one model; 404 model_not_found names the models there are.",
   request: { params: ModelIdParam },
   responses: {
-    200: { description: "The model", content: { "application/json": { schema: ModelResource } } },
+    200: {
+      description: "The model",
+      content: { "application/json": { schema: ModelResource, example: modelExample } },
+    },
     ...problemResponses(401, 404),
   },
 });

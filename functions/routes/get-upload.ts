@@ -1,6 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import type { App } from "../env.ts";
 import { presentUpload } from "../presenters/upload.ts";
+import { readyUploadExample } from "../schemas/examples.ts";
 import { problemResponses } from "../schemas/problem.ts";
 import { UploadIdParam, UploadResource } from "../schemas/uploads.ts";
 
@@ -9,9 +10,14 @@ const route = createRoute({
   path: "/v1/uploads/{id}",
   tags: ["uploads"],
   summary: "An upload and, once complete, what was found in it",
+  description:
+    "The upload's record; after `complete`, the format, shape, trials, scaling and statistics read.",
   request: { params: UploadIdParam },
   responses: {
-    200: { description: "The upload", content: { "application/json": { schema: UploadResource } } },
+    200: {
+      description: "The upload",
+      content: { "application/json": { schema: UploadResource, example: readyUploadExample } },
+    },
     ...problemResponses(401, 404),
   },
 });

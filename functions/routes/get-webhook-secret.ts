@@ -8,8 +8,23 @@ const route = createRoute({
   path: "/v1/webhooks/secret",
   tags: ["webhooks"],
   summary: "The lab's webhook signing secret (whsec_…, Standard Webhooks), created on first use",
+  description:
+    "Verify each webhook's `webhook-signature` header with it (any Standard Webhooks library does), and " +
+    "reject events whose `webhook-timestamp` is old. Shown to the lab's keys only.",
   responses: {
-    200: { description: "The current secret", content: { "application/json": { schema: WebhookSecret } } },
+    200: {
+      description: "The current secret",
+      content: {
+        "application/json": {
+          schema: WebhookSecret,
+          example: {
+            secret: "whsec_cNFDZQ9nwyZuAvfrsCGm+Whx98PmCRFjeZvjnqxT42M=",
+            created_at: "2025-03-14T09:00:21.042Z",
+            previous: [],
+          },
+        },
+      },
+    },
     ...problemResponses(401),
   },
 });

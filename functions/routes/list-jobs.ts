@@ -2,6 +2,7 @@ import { createRoute } from "@hono/zod-openapi";
 import type { App } from "../env.ts";
 import { JobList, JobListQuery } from "../jobs/job-schemas.ts";
 import { presentJob } from "../jobs/present-job.ts";
+import { finishedJobExample } from "../schemas/examples.ts";
 import { problemResponses } from "../schemas/problem.ts";
 
 const route = createRoute({
@@ -9,9 +10,23 @@ const route = createRoute({
   path: "/v1/jobs",
   tags: ["jobs"],
   summary: "The lab's jobs, newest first; pass next_cursor as cursor for the next page",
+  description:
+    "Pages of the lab's jobs (without their inputs), optionally only those with one status; pass next_cursor " +
+    "back as cursor until it is null.",
   request: { query: JobListQuery },
   responses: {
-    200: { description: "A page of jobs", content: { "application/json": { schema: JobList } } },
+    200: {
+      description: "A page of jobs",
+      content: {
+        "application/json": {
+          schema: JobList,
+          example: {
+            data: [(({ inputs: _inputs, ...job }) => job)(finishedJobExample("embeddings"))],
+            next_cursor: "MTc0MTk0NTI2MjExNDAwMDpqb2JfazVuMmMzdnlxNnI3bTR0Yg",
+          },
+        },
+      },
+    },
     ...problemResponses(400, 401),
   },
 });

@@ -4,7 +4,10 @@ import { RECONSTRUCTION_OUTPUTS } from "../../core/inference/reconstructor.ts";
 import { Betas, Preprocessing, Webhook } from "./embeddings.ts";
 
 export const ReconstructionRequest = closedObject({
-  model: z.string().openapi({ example: "sim01" }),
+  model: z.string().openapi({
+    description: "A model whose bundle can reconstruct (capabilities.reconstruction)",
+    example: "sim01",
+  }),
   betas: Betas,
   preprocessing: Preprocessing.optional().openapi({
     description: "As for embeddings; the paper's protocol averages an image's repeats into one input",
@@ -91,7 +94,7 @@ export const ReconstructionRequest = closedObject({
 }).openapi("ReconstructionRequest", {
   example: {
     model: "sim01",
-    betas: { upload_id: "upl_7q2m9x4k1c3v", trials: [0, 1, 2] },
+    betas: { upload_id: "upl_gekccgismu3z457i", trials: [0, 1, 2] },
     preprocessing: { average: [[0, 1, 2]] },
     samples: 16,
     seed: 42,
@@ -108,19 +111,36 @@ const SignedImage = z.object({
 
 export const ReconstructionOutputs = z
   .object({
-    reconstructions: z.array(
-      z.object({
-        input: z.number().int().openapi({ description: "0-based input (row after averaging)" }),
-        best: SignedImage.extend({
-          width: z.number().int(),
-          height: z.number().int(),
-          clip_score: z.number(),
-        }).optional(),
-        candidates: z.array(SignedImage.extend({ clip_score: z.number() })).optional(),
-        blurry: SignedImage.optional(),
-        seed: z.number().int(),
-      }),
-    ),
+    reconstructions: z
+      .array(
+        z.object({
+          input: z.number().int().openapi({ description: "0-based input (row after averaging)" }),
+          best: SignedImage.extend({
+            width: z.number().int().openapi({ description: "Pixels" }),
+            height: z.number().int().openapi({ description: "Pixels" }),
+            clip_score: z
+              .number()
+              .openapi({ description: "CLIP similarity to the brain's retrieval embedding" }),
+          })
+            .optional()
+            .openapi({ description: "The candidate closest to the brain's retrieval embedding" }),
+          candidates: z
+            .array(
+              SignedImage.extend({
+                clip_score: z
+                  .number()
+                  .openapi({ description: "CLIP similarity to the brain's retrieval embedding" }),
+              }),
+            )
+            .optional()
+            .openapi({ description: "Every candidate decoded, with its score" }),
+          blurry: SignedImage.optional().openapi({
+            description: "The low-level model's image, img2img's start",
+          }),
+          seed: z.number().int().openapi({ description: "The seed this input's noise came from" }),
+        }),
+      )
+      .openapi({ description: "One entry per input" }),
     files: z.record(z.string(), z.unknown()).openapi({
       description: "Every file written, by name (input-N-best.png, ..., scores.json), as signed URLs",
     }),

@@ -7,6 +7,7 @@ import { ApiKeyStore } from "../../core/auth/api-keys.ts";
 import type { Database } from "../../core/db/database.ts";
 import { migrate } from "../../core/db/migrate.ts";
 import { openPglite } from "../../core/db/pglite.ts";
+import { installedDocsScript } from "../../core/docs-script.ts";
 import { IdempotencyStore } from "../../core/jobs/idempotency.ts";
 import { JobStore } from "../../core/jobs/job-store.ts";
 import { WebhookDeliveries } from "../../core/jobs/webhook-deliveries.ts";
@@ -90,6 +91,7 @@ export async function createHarness(
         await db.query("select 1");
       },
     },
+    docsScript: installedDocsScript(),
     localBlobUrls: { verify: (method, url) => verifyLocalPresignedUrl(signingSecret, method, url) },
   };
   const services = { ...base, ...extend(base) };

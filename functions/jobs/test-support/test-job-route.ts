@@ -28,7 +28,10 @@ const route = createRoute({
       required: true,
     },
   },
-  responses: { ...jobCreatedResponses, ...problemResponses(400, 401, 422, ...IDEMPOTENCY_PROBLEM_STATUSES) },
+  responses: {
+    ...jobCreatedResponses("embeddings"),
+    ...problemResponses(400, 401, 422, ...IDEMPOTENCY_PROBLEM_STATUSES),
+  },
 });
 
 /**
