@@ -11,7 +11,7 @@ import type { BetaFile, BetaFormat, BetaLimits } from "./beta-file.ts";
 import type { ByteReader } from "./byte-reader.ts";
 import { describeElementType, parseNumpyDescr } from "./element-type.ts";
 import { readNpyHeader } from "./npy-header.ts";
-import { checkDeclaredSize, streamedBlocks } from "./streamed-array.ts";
+import { checkDeclaredSize, streamedAccess } from "./streamed-array.ts";
 
 export interface NpySource {
   /** Opens the .npy bytes from the start (a file, a zip member, a request body). */
@@ -66,7 +66,7 @@ export async function openNpy(
     dataset: source.dataset,
     compressed: source.compressed,
     storage,
-    blocks: () => streamedBlocks(array, limits),
+    ...streamedAccess(array, limits),
     close: () => source.close(),
   };
 }
