@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { BundleManifest } from "../../core/contracts/bundle-manifest.ts";
+import { encodeNpy } from "../../core/npy/index.ts";
 import { clipImageGraph, voxel2clipGraph } from "./onnx-graphs.ts";
 import type { RidgeFit } from "./ridge.ts";
 import {
@@ -25,15 +26,6 @@ import type { World } from "./world.ts";
 export const SIM_SPACE = "sim01-clip-standin";
 /** The backbone's own space: the stand-in CLIP tokens rotated (backbone-space.ts). */
 export const BACKBONE_SPACE = "sim01-backbone";
-
-/** A numpy .npy (format 1.0) of uint8 in C order, padded so the data starts at 64 bytes as numpy does. */
-export function uint8Npy(values: Uint8Array, shape: number[]): Buffer {
-  let header = `{'descr': '|u1', 'fortran_order': False, 'shape': (${shape.join(", ")}), }`;
-  header += " ".repeat((64 - ((10 + header.length + 1) % 64)) % 64) + "\n";
-  const prefix = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0, 0, 0]);
-  prefix.writeUInt16LE(header.length, 8);
-  return Buffer.concat([prefix, Buffer.from(header, "latin1"), values]);
-}
 
 const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
 
@@ -111,7 +103,7 @@ export async function writeBundle(dir: string, world: World, fit: RidgeFit): Pro
   const voxels = world.subject.roiFileOffsets.length;
   const contents: Record<string, Uint8Array> = {
     "clip_image.onnx": clipImageGraph(world.encoder),
-    "mask.npy": uint8Npy(world.subject.mask, GRID),
+    "mask.npy": encodeNpy(world.subject.mask, GRID),
     "voxel2clip.onnx": voxel2clipGraph(fit, voxels, world.backboneRotation),
   };
   const files: Record<string, string> = {};

@@ -9,9 +9,10 @@ import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import pkg from "onnx-proto";
 import type { BundleManifest, GraphName } from "../../../core/contracts/bundle-manifest.ts";
+import { encodeNpy } from "../../../core/npy/index.ts";
 import { readOnnxSignature } from "../../bundles/onnx-signature.ts";
 import { mindeye1SamplerSettings } from "../../reconstruction/model-settings.ts";
-import { manifestFor, uint8Npy } from "../bundle.ts";
+import { manifestFor } from "../bundle.ts";
 import { voxel2clipGraph } from "../onnx-graphs.ts";
 import type { RidgeFit } from "../ridge.ts";
 import { GRID } from "../sim01-spec.ts";
@@ -70,7 +71,7 @@ export async function writeReconBundle(
   const files: Record<string, string> = {};
   const graphs: BundleManifest["graphs"] = {};
   const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
-  const mask = uint8Npy(world.subject.mask, GRID);
+  const mask = encodeNpy(world.subject.mask, GRID);
   await writeFile(join(dir, "mask.npy"), mask);
   files["mask.npy"] = sha256(mask);
   for (const [name, bytes] of Object.entries({ ...reconGraphs(world, fit, recon), ...options.replace })) {
