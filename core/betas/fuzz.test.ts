@@ -9,21 +9,11 @@ import { frameNpyHeader } from "../npy/header.ts";
 import type { BetaLimits } from "./beta-file.ts";
 import { type OpenBetaFileOptions, openBetaFile } from "./open-beta-file.ts";
 import { summarizeBetas } from "./summarize.ts";
+import { random } from "./testing.ts";
 
 const LIMITS: BetaLimits = { maxDecodedBytes: 8 << 20 };
 let dir = "";
 let counter = 0;
-
-/** mulberry32: a small seeded generator, so failures replay. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function npyBytes(header: string, data: Uint8Array): Buffer {
   return Buffer.concat([frameNpyHeader(header), data]);

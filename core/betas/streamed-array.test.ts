@@ -5,7 +5,7 @@ import type { StoredArray } from "./array-layout.ts";
 import { ByteReader } from "./byte-reader.ts";
 import type { ElementType, Scaling } from "./element-type.ts";
 import { type StreamedArray, streamedBlocks, streamedGather } from "./streamed-array.ts";
-import { collect } from "./testing.ts";
+import { collect, random } from "./testing.ts";
 
 const TRIALS = 5;
 const PER_TRIAL = 301;
@@ -13,17 +13,6 @@ const trialMajor: StoredArray = { dims: [TRIALS, PER_TRIAL], roles: ["t", "v"] }
 /** Trials on the last axis: numpy's betas[mask].T saved as is (Fortran order), or voxels_by_trials. */
 const trialsLast: StoredArray = { dims: [PER_TRIAL, TRIALS], roles: ["v", "t"] };
 const LIMITS = { maxDecodedBytes: 1 << 24 };
-
-/** mulberry32, so a failure replays. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The bytes cut into pieces of 1 to `largest` bytes, so elements and runs straddle chunk edges. */
 function chunked(bytes: Buffer, largest: number, next: () => number): Buffer[] {
