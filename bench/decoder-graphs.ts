@@ -8,15 +8,13 @@
  * Without --bundle it exports the three graphs with seeded random weights into os.tmpdir() once (float32:
  * 3.4 GB UNet, external data; the export's parity check runs each graph once in ORT and PyTorch).
  */
-import { existsSync } from "node:fs";
 import { cpus, freemem, totalmem } from "node:os";
-import { join } from "node:path";
 import { parseArgs } from "node:util";
 import pkg from "onnx-proto";
 import ort from "onnxruntime-node";
 import { loadBundle } from "../gpu-worker/bundles/load-bundle.ts";
-import { runExporter } from "../gpu-worker/bundles/python-exporter.ts";
 import { type ExecutionProvider, openSession } from "../gpu-worker/runtime/ort-session.ts";
+import { ensureFullWidthBundle } from "./full-width-bundle.ts";
 
 const { values: options } = parseArgs({
   options: {
@@ -39,18 +37,6 @@ const CASES = [
 
 function median(values: number[]): number {
   return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-}
-
-async function ensureBundle(): Promise<string> {
-  if (options.bundle) return options.bundle;
-  const dir = join(process.env.TMPDIR ?? "/tmp", `mindeye-bench-decoder-${precision}`);
-  if (existsSync(join(dir, "manifest.json"))) return dir;
-  const args = ["--family", "mindeye1", "--subject", "1", "--config", "full", "--random-init"];
-  args.push("--graphs", CASES.map((c) => c.graph).join(","), "--out", dir);
-  const started = performance.now();
-  await runExporter("export.py", precision === "float16" ? [...args, "--fp16"] : args);
-  console.log(`exported in ${((performance.now() - started) / 1000).toFixed(0)} s (with parity checks)`);
-  return dir;
 }
 
 /** A one-node MatMul graph [n,n] x [n,n] with the right operand as a weight, as the networks' layers are. */
@@ -121,7 +107,13 @@ function randomInput(shape: number[], graph: string, name: string): ort.Tensor {
 console.log(
   `decoder graphs bench: ${cpus().length} x ${cpus()[0]?.model}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM (${(freemem() / 2 ** 30).toFixed(0)} free), onnxruntime-node ${ort.env.versions.common}, provider ${provider}, ${precision}`,
 );
-const bundle = await loadBundle(await ensureBundle());
+const bundle = await loadBundle(
+  options.bundle ??
+    (await ensureFullWidthBundle(
+      CASES.map((c) => c.graph),
+      precision,
+    )),
+);
 // the MatMul rate is measured again right before each graph: a shared machine's load changes within a run
 console.log("| graph | parameters | MAC per call | median | MatMul rate | floor at that rate | vs floor |");
 console.log("|---|---|---|---|---|---|---|");

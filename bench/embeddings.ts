@@ -16,7 +16,7 @@ const VOXELS = 15_724;
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 96);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 
-const dir = await ensureFullWidthBundle("float32");
+const dir = await ensureFullWidthBundle(["voxel2clip"], "float32");
 const row = Float32Array.from({ length: VOXELS }, (_, i) => Math.sin(i));
 const body = JSON.stringify({
   model: "mindeye1-subj01",

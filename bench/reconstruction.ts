@@ -7,16 +7,13 @@
  *
  *   node --expose-gc --import tsx bench/reconstruction.ts
  */
-import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as ort from "onnxruntime-node";
 import { loadBundle } from "../gpu-worker/bundles/load-bundle.ts";
-import { runExporter } from "../gpu-worker/bundles/python-exporter.ts";
 import { GraphSession } from "../gpu-worker/reconstruction/graph-session.ts";
 import { modelSettings } from "../gpu-worker/reconstruction/model-settings.ts";
-import { type ReconstructionProgress, reconstruct } from "../gpu-worker/reconstruction/reconstruct.ts";
 import {
   openReconstructionGraphs,
   releaseGraphs,
@@ -34,7 +31,9 @@ import {
   TINY,
   writeStandInBundle,
 } from "../gpu-worker/test-graphs/stand-in-bundle.ts";
+import { ensureFullWidthBundle } from "./full-width-bundle.ts";
 import { fmt, machineLine } from "./harness.ts";
+import { timePipeline } from "./pipeline-timing.ts";
 
 const N = 16;
 const EMBED = 257 * 768;
@@ -123,63 +122,13 @@ async function standInPipeline(sizes: typeof FULL_WIDTH, dir: string) {
   const bundle = await loadBundle(await writeStandInBundle(dir, standInWeights(sizes, 5), { id: "bench" }));
   const graphs = await openReconstructionGraphs(bundle, { providers: ["cpu"], intraOpThreads: THREADS });
   const voxels = new GaussianGenerator(1).fill(new Float32Array(sizes.voxels));
-  const settings = modelSettings(bundle.manifest);
-  // A small first run warms the sessions; the N = 16 run is measured from a collected heap.
-  await reconstruct({ graphs, settings, voxels, options: { samples: 1 } });
-  if (!globalThis.gc) throw new Error("run with node --expose-gc --import tsx bench/reconstruction.ts");
-  globalThis.gc();
-  const before = process.memoryUsage();
-  let peakRss = before.rss;
-  let peakBuffers = before.arrayBuffers;
-  const stageSeconds = new Map<string, number>();
-  let last = performance.now();
-  const started = last;
-  const onProgress = (p: ReconstructionProgress) => {
-    const now = performance.now();
-    stageSeconds.set(p.stage, (stageSeconds.get(p.stage) ?? 0) + (now - last) / 1000);
-    last = now;
-    const m = process.memoryUsage();
-    peakRss = Math.max(peakRss, m.rss);
-    peakBuffers = Math.max(peakBuffers, m.arrayBuffers);
-  };
-  await reconstruct({
-    graphs,
-    settings,
-    voxels,
-    options: { samples: N, outputs: ["best", "candidates"] },
-    onProgress,
-  });
-  const total = (performance.now() - started) / 1000;
+  const timing = await timePipeline(graphs, modelSettings(bundle.manifest), voxels, N);
   await releaseGraphs(graphs);
-  return {
-    total,
-    stageSeconds,
-    rssMb: (peakRss - before.rss) / 2 ** 20,
-    buffersMb: (peakBuffers - before.arrayBuffers) / 2 ** 20,
-  };
-}
-
-async function ensureFullWidthPrior(): Promise<string> {
-  const dir = join(tmpdir(), "mindeye-bench-prior-full");
-  if (!existsSync(join(dir, "manifest.json"))) {
-    const args = [
-      "--family",
-      "mindeye1",
-      "--subject",
-      "1",
-      "--config",
-      "full",
-      "--random-init",
-      "--graphs",
-      "prior",
-    ];
-    await runExporter("export.py", [...args, "--out", dir]);
-  }
-  return dir;
+  return timing;
 }
 
 async function realPriorStep(batch: number): Promise<number> {
-  const bundle = await loadBundle(await ensureFullWidthPrior());
+  const bundle = await loadBundle(await ensureFullWidthBundle(["prior"], "float32"));
   const prior = await GraphSession.open("prior", bundle.graphs.prior!.path, {
     providers: ["cpu"],
     intraOpThreads: THREADS,

@@ -47,7 +47,7 @@ async function parityError(bundle: LoadedBundle, session: ort.InferenceSession):
 }
 
 async function bench(precision: "float32" | "float16", bandwidth: number): Promise<void> {
-  const bundle = await loadBundle(await ensureFullWidthBundle(precision));
+  const bundle = await loadBundle(await ensureFullWidthBundle(["voxel2clip"], precision));
   const graph = bundle.graphs.voxel2clip!;
   let weightBytes = 0;
   for (const file of [graph.path, ...graph.externalData]) weightBytes += (await stat(file)).size;

@@ -15,7 +15,7 @@ export interface Job {
   created_at: string;
   error: unknown;
   outputs: { files?: Record<string, { url: string; bytes: number }> } & Record<string, unknown>;
-  urls: { get: string; cancel: string; events: string };
+  urls: { get: string; cancel: string; events: string; results?: string };
 }
 
 export interface Upload {

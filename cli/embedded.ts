@@ -79,6 +79,7 @@ async function loadModels(
   if (!config.MODEL_BUNDLES) {
     const sim = await ensureSim01(config.dataDir, {
       vectorStore: services.vectors,
+      blobStore: services.blobs,
       log: { info: (message) => log.info(message) },
       signal,
     });

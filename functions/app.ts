@@ -22,6 +22,7 @@ import { registerDeleteUpload } from "./routes/delete-upload.ts";
 import { registerDocs } from "./routes/docs.ts";
 import { registerGetJob } from "./routes/get-job.ts";
 import { registerGetJobEvents } from "./routes/get-job-events.ts";
+import { registerGetJobResults } from "./routes/get-job-results.ts";
 import { registerGetLab } from "./routes/get-lab.ts";
 import { registerGetModel } from "./routes/get-model.ts";
 import { registerGetModelMask } from "./routes/get-model-mask.ts";
@@ -47,10 +48,9 @@ export function createApp(services: AppServices): App {
     },
   });
 
-  app.use("*", async (c, next) => {
+  app.use("*", (c, next) => {
     c.set("services", services);
-    c.set("log", services.log);
-    await next();
+    return next();
   });
   app.use("*", requestId());
   app.use("*", accessLog());
@@ -102,6 +102,7 @@ export function createApp(services: AppServices): App {
   registerCancelJob(app);
   registerDeleteJob(app);
   registerGetJobEvents(app);
+  registerGetJobResults(app);
   registerListJobDeliveries(app);
   registerRedeliverJobEvent(app);
   registerGetWebhookSecret(app);

@@ -12,11 +12,11 @@ import { JobStore } from "../core/jobs/job-store.ts";
 import { WebhookDeliveries } from "../core/jobs/webhook-deliveries.ts";
 import { webhookUrlPolicy } from "../core/jobs/webhook-policy.ts";
 import { WebhookSecretStore } from "../core/jobs/webhook-secrets.ts";
+import { HttpMetrics } from "../core/metrics/http-metrics.ts";
 import { openVectorStore } from "../core/search/open-vector-store.ts";
 import { openBlobStore, verifyLocalPresignedUrl } from "../core/storage/open-blob-store.ts";
 import { UploadStore } from "../core/uploads/upload-store.ts";
 import packageJson from "../package.json" with { type: "json" };
-import { HttpMetrics } from "./metrics.ts";
 import type { AppServices } from "./services.ts";
 
 /**

@@ -1,5 +1,4 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
-import type { Logger } from "pino";
 import type { Lab } from "../core/auth/api-keys.ts";
 import type { ApiError } from "../core/contracts/errors.ts";
 import type { IdempotencyScope } from "../core/jobs/idempotency.ts";
@@ -9,7 +8,6 @@ import type { AppServices } from "./services.ts";
 export interface AppEnv {
   Variables: {
     requestId: string;
-    log: Logger;
     services: AppServices;
     /** Set by the auth middleware on /v1 routes. */
     lab: Lab & { keyId: string };

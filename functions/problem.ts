@@ -1,8 +1,10 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ZodError } from "zod";
-import { ApiError, type ErrorCode, problemOf } from "../core/contracts/errors.ts";
+import { ApiError, type ErrorCode } from "../core/contracts/errors.ts";
+import { problemHttpResponse } from "../core/contracts/problem-response.ts";
 import type { AppEnv } from "./env.ts";
+import { requestFields } from "./middleware/access-log.ts";
 
 /** Hono's own exceptions (media-type gate, malformed JSON) in our vocabulary. */
 const HTTP_EXCEPTION_CODES: Record<number, ErrorCode> = {
@@ -28,12 +30,10 @@ export function problemResponse(c: Context<AppEnv>, thrown: unknown): Response {
   const requestId = c.get("requestId");
   // 503 (not_ready while models warm up, overloaded) asks the client to retry; it is not a fault.
   if (error.status >= 500 && error.status !== 503) {
-    c.get("log")?.error({ err: thrown, code: error.code }, "request failed");
+    c.get("services")?.log.error({ ...requestFields(c), err: thrown, code: error.code }, "request failed");
   }
-  const headers: Record<string, string> = { "content-type": "application/problem+json", ...error.headers };
-  // A Response built here bypasses c.header(), so the request id is set again.
-  if (requestId) headers["x-request-id"] = requestId;
-  return new Response(JSON.stringify(problemOf(error, requestId)), { status: error.status, headers });
+  // A Response built here bypasses c.header(), so the request id is set again (problemHttpResponse).
+  return problemHttpResponse(error, requestId);
 }
 
 /**

@@ -8,10 +8,10 @@ import type { IdempotencyStore } from "../core/jobs/idempotency.ts";
 import type { JobStore } from "../core/jobs/job-store.ts";
 import type { WebhookDeliveries } from "../core/jobs/webhook-deliveries.ts";
 import type { WebhookSecretStore } from "../core/jobs/webhook-secrets.ts";
+import type { HttpMetrics } from "../core/metrics/http-metrics.ts";
 import type { VectorStore } from "../core/search/vector-index.ts";
 import type { BlobStore } from "../core/storage/blob-store.ts";
 import type { UploadStore } from "../core/uploads/upload-store.ts";
-import type { HttpMetrics } from "./metrics.ts";
 
 export interface Limits {
   /** Largest file a lab may upload. */

@@ -1,103 +1,77 @@
-import { readFile } from "node:fs/promises";
-import path from "node:path";
 import { Command } from "commander";
 import { loadConfig } from "../../core/config.ts";
-import { writeContactSheet } from "../demo/contact-sheet.ts";
+import { runReconstructionDemo } from "../demo/reconstruction-demo.ts";
+import { runRetrievalDemo } from "../demo/retrieval-demo.ts";
+import { wholeNumber } from "../demo/sim-truth.ts";
 import { labClient } from "../lab-connection.ts";
-import { UserError } from "../user-error.ts";
 
-interface Hit {
-  id: string | number;
-  score: number;
-  payload: { stimulus_id: string; image: string };
+interface DemoFlags {
+  api?: string;
+  key?: string;
+  session: string;
+  show: string;
+  k: string;
+  out?: string;
+  reconstruct?: boolean;
+  model?: string;
+  images: string;
+  samples: string;
+  seed: string;
 }
-type RetrievalAnswer = {
-  results?: Hit[][];
-  status?: string;
-  outputs?: { files: { results: { url: string } } };
-};
 
 /**
- * `mindeye demo`: what a lab does with the running API, on one session of the simulated subject:
- * upload the NIfTI, retrieve the image of each of its test trials from the stimulus index (single trials, z-scored per
- * session), print the top-k, and draw a contact sheet (seen image | top-5 retrieved).
+ * `mindeye demo`: what a lab does with the running API, on held-out data of the simulated subject, drawn as
+ * a figure (cli/demo/): retrieval by default, reconstruction with --reconstruct.
  */
 export function demoCommand(): Command {
   return new Command("demo")
-    .description("upload a sim01 session to the running API, retrieve, print top-k, draw a contact sheet")
+    .description(
+      "upload held-out sim01 sessions to the running API and draw a figure: each test trial's image retrieved " +
+        "(seen image | ranked candidates with scores), or with --reconstruct each test image reconstructed " +
+        "(seen | blurry | best | candidates with CLIP scores, PixCorr, SSIM and two-way identification)",
+    )
     .option("--api <url>", "the API's base URL (default: $MINDEYE_API_URL or http://127.0.0.1:8787)")
     .option("--key <key>", "API key (default: $MINDEYE_API_KEY or <data dir>/local-api-key)")
-    .option("--session <n>", "which session (0-based)", "0")
-    .option("--show <n>", "images to print and draw", "8")
-    .option("--out <file>", "contact sheet PNG", "sim01-contact-sheet.png")
-    .action(async (options: { api?: string; key?: string; session: string; show: string; out: string }) => {
-      const { dataDir } = loadConfig();
-      const client = await labClient(options);
-      const sessionsDir = path.join(dataDir, "sim01", "sessions");
-      const truthFile = path.join(sessionsDir, "truth.json");
-      const text = await readFile(truthFile, "utf8").catch(() => {
-        throw new UserError(`no ${truthFile}: run \`mindeye serve\` here once, which generates sim01`);
-      });
-      const truth = JSON.parse(text) as {
-        model: string;
-        index: string;
-        sessions: { file: string; stimulus: string[] }[];
-      };
-      const session = truth.sessions[Number(options.session)];
-      if (!session) throw new UserError(`there are ${truth.sessions.length} sessions`);
-
-      const upload = await client.upload(path.join(sessionsDir, session.file), { model: truth.model });
-      console.log(
-        `uploaded ${session.file}: ${upload.trials} trials, ${upload.voxels} voxels in ${truth.model}'s mask`,
-      );
-
-      // Test images are the ones shown again in other sessions; this session shows each of them once.
-      const shown = truth.sessions.flatMap((s) => s.stimulus);
-      const trials = session.stimulus.flatMap((id, t) =>
-        shown.indexOf(id) !== shown.lastIndexOf(id) ? [t] : [],
-      );
-      const seen = trials.map((t) => session.stimulus[t]!);
-      const answer = await client.call<RetrievalAnswer>(
-        "POST",
-        "/v1/retrievals",
-        {
-          index: truth.index,
-          k: 5,
-          model: truth.model,
-          betas: { upload_id: upload.id, trials },
-          preprocessing: { zscore: "session" },
-          // The paper's evaluation: the seen image among the 300 test images.
-          filter: { split: "test" },
-        },
-        { prefer: "wait=60" },
-      );
-      const results = answer.results ?? (await resultsOfJob(answer));
-      const top1 = results.filter((hits, i) => hits[0]?.payload.stimulus_id === seen[i]).length / seen.length;
-      console.log(
-        `top-1 among the 300 test stimuli of ${truth.index}, over this session's ${seen.length} single test trials: ${(100 * top1).toFixed(1)}% (chance 0.3%)\n`,
-      );
-
-      const show = Math.min(Number(options.show), seen.length);
-      const rows = [];
-      for (let i = 0; i < show; i++) {
-        const hits = results[i]!;
-        const line = hits.map((h) => `${h.payload.stimulus_id} ${h.score.toFixed(3)}`).join("  ");
-        console.log(`${seen[i]} -> ${line}${hits[0]?.payload.stimulus_id === seen[i] ? "  (hit)" : ""}`);
-        rows.push({
-          seen: path.join(dataDir, "sim01", "stimuli", `${seen[i]}.png`),
-          retrieved: hits.map((h) => path.join(dataDir, h.payload.image)),
-          hit: hits[0]?.payload.stimulus_id === seen[i],
-        });
+    .option(
+      "--out <file.png>",
+      "where to write the figure (default: sim01-retrieval.png or sim01-reconstruction.png here)",
+    )
+    .option("--show <n>", "rows to print and draw (1-30)", "6")
+    .option("--session <n>", "retrieval: which session (0-based)", "0")
+    .option(
+      "-k, --k <n>",
+      "retrieval: candidates per trial (1-10); reconstruction: candidates drawn (0-8)",
+      "5",
+    )
+    .option("--reconstruct", "reconstruct held-out test images instead (POST /v1/reconstructions)")
+    .option("--model <id>", "reconstruction: a model that can reconstruct (default: the simulated subject's)")
+    .option("--images <n>", "reconstruction: held-out test images to reconstruct and score (2-300)", "30")
+    .option("--samples <n>", "reconstruction: candidates decoded per image (1-16)", "16")
+    .option("--seed <n>", "reconstruction: the sampling seed", "42")
+    .action(async (flags: DemoFlags) => {
+      const dataDir = loadConfig().dataDir;
+      const show = wholeNumber(flags.show, "--show", 1, 30);
+      if (flags.reconstruct) {
+        const options = {
+          dataDir,
+          model: flags.model,
+          images: wholeNumber(flags.images, "--images", 2, 300),
+          show,
+          candidates: wholeNumber(flags.k, "--k", 0, 8),
+          samples: wholeNumber(flags.samples, "--samples", 1, 16),
+          seed: wholeNumber(flags.seed, "--seed", 0, 2 ** 32 - 1),
+          out: flags.out ?? "sim01-reconstruction.png",
+        };
+        await runReconstructionDemo(await labClient(flags), options);
+        return;
       }
-      await writeContactSheet(rows, options.out);
-      console.log(`\ncontact sheet: ${path.resolve(options.out)}`);
+      const options = {
+        dataDir,
+        session: wholeNumber(flags.session, "--session", 0, 99),
+        show,
+        k: wholeNumber(flags.k, "--k", 1, 10),
+        out: flags.out ?? "sim01-retrieval.png",
+      };
+      await runRetrievalDemo(await labClient(flags), options);
     });
-}
-
-async function resultsOfJob(answer: RetrievalAnswer): Promise<Hit[][]> {
-  if (answer.status !== "succeeded" || !answer.outputs) {
-    throw new UserError(`the retrieval job is ${answer.status}; try again with a longer wait`);
-  }
-  const res = await fetch(answer.outputs.files.results.url);
-  return ((await res.json()) as { results: Hit[][] }).results;
 }

@@ -163,6 +163,39 @@ describe("mindeye retrieve", () => {
   }, 60_000);
 });
 
+describe("mindeye demo", () => {
+  it("retrieves a held-out session through the API and writes the figure where --out says", async () => {
+    const out = path.join(scratch, "retrieval figure.png");
+    const outcome = await mindeye(["demo", "--show", "3", "--out", out]);
+    expect(outcome.code, outcome.stderr).toBe(0);
+    const top1 = Number(/top-1 ([\d.]+)% \(chance 0\.33%\)/.exec(outcome.stdout)?.[1]);
+    expect(top1).toBeGreaterThan(50);
+    expect(outcome.stdout).toContain(`figure: ${out}`);
+    expect(outcome.stdout.match(/-> /g)).toHaveLength(3);
+    const { default: sharp } = await import("sharp");
+    const meta = await sharp(out).metadata();
+    // 3 rows of 128 px tiles and 5 ranked candidates: a figure, not a thumbnail.
+    expect(meta).toMatchObject({ format: "png", width: 1048 });
+    expect(meta.height).toBeGreaterThan(3 * 128);
+  }, 180_000);
+
+  it("--reconstruct with an unknown --model is one line, before anything is uploaded", async () => {
+    expectOneLine(
+      await mindeye([
+        "demo",
+        "--reconstruct",
+        "--model",
+        "nope",
+        "--images",
+        "2",
+        "--out",
+        path.join(scratch, "r.png"),
+      ]),
+      /nope.*model_not_found/,
+    );
+  }, 180_000);
+});
+
 describe("mindeye retrieve across sessions", () => {
   it("takes an upload id and a file (uploaded first) as sessions, rows concatenated in order", async () => {
     // Rows of the second session follow the first's in the concatenation the average groups index.
@@ -259,6 +292,17 @@ describe("user errors are one line and a non-zero exit", () => {
       {},
       /--average takes JSON/,
     ],
+    ["demo --show 0", ["demo", "--show", "0"], {}, /--show takes a whole number from 1 to 30; got "0"/],
+    ["demo --k 11", ["demo", "--k", "11"], {}, /--k takes a whole number from 1 to 10/],
+    ["demo --show -1", ["demo", "--show=-1"], {}, /--show takes a whole number/],
+    [
+      "demo --out into no folder",
+      ["demo", "--out", "/nonexistent/fig.png"],
+      {},
+      /there is no folder \/nonexistent/,
+    ],
+    ["demo --out not a PNG", ["demo", "--out", "fig.jpg"], {}, /--out names a PNG file/],
+    ["demo --session past the last", ["demo", "--session", "42"], {}, /--session takes 0 to 7; got 42/],
   ] as const)(
     "%s",
     async (_, args, env, says) => {

@@ -41,10 +41,11 @@ export function retrieveCommand(): Command {
           prefer: "respond-async",
         });
         const job = await watchJob(client, created.id);
-        const file = job.outputs.files?.results;
-        if (!file)
-          throw new UserError(`job ${job.id} succeeded without results; see \`mindeye jobs get ${job.id}\``);
-        const { results } = (await (await client.download(file.url)).json()) as { results: Hit[][] };
+        // The results with each index image as a fresh signed URL (the stored file keeps only their keys).
+        const { results } = await client.call<{ results: Hit[][] }>(
+          "GET",
+          `/v1/jobs/${encodeURIComponent(job.id)}/results`,
+        );
         if (flags.json) {
           process.stdout.write(`${JSON.stringify(results)}\n`);
           return;

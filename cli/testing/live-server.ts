@@ -17,13 +17,17 @@ export interface LiveServer {
 
 /**
  * `mindeye serve --port --data-dir` as a user starts it, on a temp data dir seeded with the shared sim01
- * (generated once per machine), so the first start only builds the stimulus index. Resolves once /readyz
- * says ready; a server that exits first fails with its output.
+ * (generated once per machine), so the first start only builds the stimulus index. `addBundles` may write
+ * more bundle folders beside sim01's before the start. Resolves once /readyz says ready; a server that
+ * exits first fails with its output.
  */
-export async function startLiveServer(): Promise<LiveServer> {
+export async function startLiveServer(
+  options: { addBundles?: (bundlesDir: string) => Promise<unknown> } = {},
+): Promise<LiveServer> {
   const sim = await sharedSim01();
   const dataDir = await mkdtemp(path.join(os.tmpdir(), "mindeye-live-"));
   await cp(path.join(sim.dataDir, "bundles"), path.join(dataDir, "bundles"), { recursive: true });
+  await options.addBundles?.(path.join(dataDir, "bundles"));
   await cp(path.join(sim.dataDir, "sim01"), path.join(dataDir, "sim01"), { recursive: true });
   const port = 20_000 + Math.floor(Math.random() * 20_000);
   const { MODEL_BUNDLES: _bundles, MINDEYE_DATA_DIR: _dir, PORT: _port, ...inherited } = process.env;

@@ -39,6 +39,7 @@ export const ERROR_CODES = {
   webhook_url_refused: { status: 422, title: "The webhook URL is not allowed" },
   job_not_cancelable: { status: 409, title: "The job has already finished" },
   model_cannot_reconstruct: { status: 422, title: "The model's bundle cannot reconstruct images" },
+  deadline_exceeded: { status: 504, title: "The job did not finish by its deadline" },
 
   // capacity and failures
   rate_limited: { status: 429, title: "Too many requests" },

@@ -41,6 +41,8 @@ export const jobSchema = z.object({
   status: jobStatusSchema,
   progress: z.number().min(0).max(1),
   progress_message: z.string().nullable(),
+  /** Structured progress of the job's kind, written with `progress_message` (reconstructions: input, stage, step). */
+  progress_detail: z.record(z.string(), z.unknown()).nullable(),
   created_at: z.iso.datetime(),
   started_at: z.iso.datetime().nullable(),
   completed_at: z.iso.datetime().nullable(),

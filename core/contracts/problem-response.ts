@@ -1,9 +1,20 @@
-import { ApiError, ERROR_CODES, type ErrorCode } from "./errors.ts";
+import { ApiError, ERROR_CODES, type ErrorCode, problemOf } from "./errors.ts";
 
 /** Members of a problem that are not extension fields. */
 const PROBLEM_MEMBERS = new Set(["type", "title", "status", "detail", "code", "request_id"]);
 /** Response headers an error keeps, so a caller can act on them (e.g. wait before retrying). */
 const KEPT_HEADERS = ["retry-after"];
+
+/**
+ * The one path from a thrown ApiError to its `application/problem+json` answer (the API's and the model
+ * server's error handlers both answer through it): the problem body, the error's headers (Retry-After),
+ * and the request id in the body and in `x-request-id` where there is one.
+ */
+export function problemHttpResponse(error: ApiError, requestId?: string): Response {
+  const headers: Record<string, string> = { "content-type": "application/problem+json", ...error.headers };
+  if (requestId) headers["x-request-id"] = requestId;
+  return new Response(JSON.stringify(problemOf(error, requestId)), { status: error.status, headers });
+}
 
 /** An ApiError that another mindeye server answered with, remembering which request it was. */
 export class RemoteApiError extends ApiError {

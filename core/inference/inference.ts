@@ -28,6 +28,15 @@ export interface ModelCapabilities {
   missing_for_reconstruction: string[];
 }
 
+/** The reconstruction settings a request gets when it leaves them out: the bundle's own (its manifest's sampler). */
+export interface ReconstructionDefaults {
+  samples: number;
+  seed: number;
+  decoder_steps: number;
+  guidance_scale: number;
+  img2img_strength: number;
+}
+
 export interface ModelDescription {
   id: string;
   family: string;
@@ -36,6 +45,8 @@ export interface ModelDescription {
   input: ModelInputSpace;
   outputs: Record<EmbeddingOutput, { shape: number[] }>;
   capabilities: ModelCapabilities;
+  /** Present when the model can reconstruct. */
+  reconstruction_defaults?: ReconstructionDefaults;
   /** sha256 of every bundle file, by file name. */
   hashes: Record<string, string>;
 }

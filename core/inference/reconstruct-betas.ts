@@ -1,5 +1,5 @@
 import type { BetasPlan } from "./plan-betas.ts";
-import { encodePng } from "./png.ts";
+import { type EncodedPng, encodePng } from "./png.ts";
 import { type PrepareDeps, type PreparedBetas, preparePlanned } from "./prepare-betas.ts";
 import type {
   ReconstructionSettings,
@@ -23,6 +23,19 @@ export interface InputReconstruction {
   seed: number;
 }
 
+/** Previews are shrunk to this side at most: enough to see the picture form, a few KB each. */
+export const PREVIEW_MAX_SIDE = 128;
+
+export interface ReconstructIo {
+  write: WriteFile;
+  signal?: AbortSignal;
+  progress?: (p: ReconstructProgress) => void;
+  /** With `settings.previews`: a decoder preview of `input` as a PNG, awaited before the next step. */
+  preview?: (input: number, png: EncodedPng, step: { step: number; steps: number }) => Promise<void>;
+  /** Every input finished so far, called as soon as each one's files are written. */
+  done?: (reconstructions: InputReconstruction[]) => Promise<void>;
+}
+
 export interface ReconstructProgress {
   input: number;
   inputs: number;
@@ -36,13 +49,14 @@ export interface ReconstructProgress {
 /**
  * The reconstructions use case: prepare the planned betas (one input per row after averaging), then
  * reconstruct each input in turn and write its PNGs and scores before the next starts, so a job that
- * stops part-way keeps what is done. Cancellation takes effect between pipeline steps via `signal`.
+ * stops part-way keeps what is done (`io.done`). Cancellation takes effect between pipeline steps via
+ * `signal`.
  */
 export async function reconstructBetas(
   deps: PrepareDeps & { reconstructor: Reconstructor },
   plan: BetasPlan,
   settings: ReconstructionSettings,
-  io: { write: WriteFile; signal?: AbortSignal; progress?: (p: ReconstructProgress) => void },
+  io: ReconstructIo,
 ): Promise<{ prepared: PreparedBetas; reconstructions: InputReconstruction[] }> {
   const prepared = await preparePlanned(deps, plan);
   const [inputs, voxels] = prepared.matrix.shape;
@@ -58,9 +72,13 @@ export async function reconstructBetas(
       const fraction = (input + Math.min(1, done / perInput)) / inputs;
       io.progress?.({ input, inputs, ...p, fraction });
     };
+    const preview = io.preview;
     const result = await deps.reconstructor.reconstruct(plan.model.id, row, settings, {
       onProgress,
       signal: io.signal,
+      ...(preview && {
+        onPreview: async (p) => preview(input, await encodePng(p.image, 0, PREVIEW_MAX_SIDE), p),
+      }),
     });
     const entry: InputReconstruction = {
       input,
@@ -96,6 +114,7 @@ export async function reconstructBetas(
     const scores = { input, seed: settings.seed, best: result.best, clip_scores: result.similarities };
     await io.write(`${prefix}-scores.json`, json(scores), "application/json");
     reconstructions.push(entry);
+    await io.done?.(reconstructions);
   }
   return { prepared, reconstructions };
 }

@@ -11,8 +11,23 @@ export interface Reconstructor {
     /** One input's voxels, repeats already averaged. */
     voxels: Float32Array,
     options: ReconstructionSettings,
-    hooks: { onProgress?: (progress: ReconstructionStep) => void; signal?: AbortSignal },
+    hooks: ReconstructionHooks,
   ): Promise<Reconstruction>;
+}
+
+export interface ReconstructionHooks {
+  onProgress?: (progress: ReconstructionStep) => void;
+  /** With `previews`: candidate 0's current estimate every few decoder steps, awaited by the pipeline. */
+  onPreview?: (preview: ReconstructionPreview) => Promise<void>;
+  /** Checked between steps: an aborted signal stops the run with its reason. */
+  signal?: AbortSignal;
+}
+
+/** The decoder's estimate of the clean image after `step` of `steps`, [1, 3, H, W] in [0, 1]. */
+export interface ReconstructionPreview {
+  image: ImageTensor;
+  step: number;
+  steps: number;
 }
 
 /** The stages a lab watches (the pipeline's VAE encode counts as `lowlevel`, its VAE decode as `decode`). */
@@ -38,6 +53,8 @@ export interface ReconstructionSettings {
   guidance_scale: number;
   img2img_strength: number;
   outputs: ReconstructionOutput[];
+  /** Low-resolution previews of the decoder's estimate in progress (opt-in: each costs a VAE decode). */
+  previews?: boolean;
 }
 
 /** Images are [..., 3, H, W] in [0, 1] (the blurry one may stray outside; PNG encoding clamps it). */

@@ -22,9 +22,8 @@ const OWNED = "j.id = $1 and j.lab_id = $2 and j.lease_owner = $3 and j.status =
 /** The advisory lock every claim holds for its transaction (an arbitrary constant, ours alone). */
 const CLAIM_LOCK = 0x6d696e64;
 /** Jobs a worker for `$2` (kinds) may take: queued and due, or running on a lease that expired. */
-const CLAIMABLE = `j.kind = any($2::text[])
-  and ((j.status = 'queued' and j.run_after <= now()
-        and (j.deadline is null or j.deadline > now() or j.started_at is not null))
+const CLAIMABLE = `j.kind = any($2::text[]) and (j.deadline is null or j.deadline > now())
+  and ((j.status = 'queued' and j.run_after <= now())
     or (j.status = 'running' and j.lease_expires_at < now() and j.attempts < j.max_attempts
         and not j.cancel_requested))`;
 const RETRYING = "$5::int8 is not null and j.attempts < j.max_attempts";
@@ -94,36 +93,61 @@ export class JobLeases {
   }
 
   /**
-   * Records progress (0..1) and renews the lease; announces it at most every PROGRESS_EVENT_INTERVAL_MS.
-   * Progress never goes back: an attempt after a re-claim that starts over reports less than its
-   * predecessor reached, and the job keeps the furthest point (and its message) until it passes it.
+   * Records progress (0..1), its message and structured detail, and renews the lease; announces it at most
+   * every PROGRESS_EVENT_INTERVAL_MS. Progress never goes back: an attempt after a re-claim that starts
+   * over reports less than its predecessor reached, and the job keeps the furthest point (with its message
+   * and detail) until it passes it.
    */
   async progress(
     lease: Lease,
     fraction: number,
     message: string | null,
     leaseMs: number,
+    detail: Record<string, unknown> | null = null,
   ): Promise<LeaseState> {
     const clamped = Math.min(1, Math.max(0, fraction));
     return this.db.transaction(async (tx) => {
       const [row] = await tx.query<JobRow & { announce: boolean }>(
-        `with old as (select j.id, j.progress, j.progress_message, j.progress_event_at from jobs j
-                       where ${OWNED} for update),
+        `with old as (select j.id, j.progress, j.progress_message, j.progress_detail, j.progress_event_at
+                        from jobs j where ${OWNED} for update),
               j as (update jobs set progress = greatest(old.progress, $4),
                       progress_message = case when $4 >= old.progress then $5 else old.progress_message end,
+                      progress_detail = case when $4 >= old.progress then $8::jsonb else old.progress_detail end,
                       lease_expires_at = now() + ${ms("$6")},
                       progress_event_at = case
-                        when ($4 > old.progress or ($4 = old.progress and old.progress_message is distinct from $5))
+                        when ($4 > old.progress or ($4 = old.progress and (old.progress_message is distinct from $5
+                                                      or old.progress_detail is distinct from $8::jsonb)))
                          and (old.progress_event_at is null or old.progress_event_at <= now() - ${ms("$7")})
                         then now() else old.progress_event_at end
                       from old where jobs.id = old.id
                       returning jobs.*, jobs.progress_event_at is not distinct from now() as announce)
          select ${JOB_COLUMNS}, j.announce from j left join job_webhooks w on w.job_id = j.id`,
-        [lease.jobId, lease.labId, lease.owner, clamped, message, leaseMs, PROGRESS_EVENT_INTERVAL_MS],
+        [
+          lease.jobId,
+          lease.labId,
+          lease.owner,
+          clamped,
+          message,
+          leaseMs,
+          PROGRESS_EVENT_INTERVAL_MS,
+          detail === null ? null : JSON.stringify(detail),
+        ],
       );
       if (row?.announce) await enqueueJobEvent(tx, row, "job.progress");
       return stateOf(row);
     });
+  }
+
+  /**
+   * Stores what a running job has finished so far as its outputs (a reconstruction's done inputs), so a
+   * lab sees them before the job ends and a job that stops part-way keeps them; renews nothing.
+   */
+  async saveOutputs(lease: Lease, outputs: unknown): Promise<LeaseState> {
+    const [row] = await this.db.query<{ cancel_requested: boolean }>(
+      `update jobs j set outputs = $4 where ${OWNED} returning j.cancel_requested`,
+      [lease.jobId, lease.labId, lease.owner, JSON.stringify(outputs ?? null)],
+    );
+    return stateOf(row);
   }
 
   /** Stores the outputs and marks the job succeeded; false when the lease was lost (another worker has it). */
@@ -138,6 +162,12 @@ export class JobLeases {
 
   async markCanceled(lease: Lease): Promise<boolean> {
     return this.finish(lease, "job.canceled", "status = 'canceled'", []);
+  }
+
+  /** Marks a job its worker stopped at its deadline `expired`, with a deadline_exceeded error. */
+  async markExpired(lease: Lease, deadline: Date): Promise<boolean> {
+    const problem = deadlineProblem(`The job was still running at its deadline (${deadline.toISOString()})`);
+    return this.finish(lease, "job.expired", "status = 'expired', error = $4", [JSON.stringify(problem)]);
   }
 
   /**
@@ -176,8 +206,9 @@ export class JobLeases {
   }
 
   /**
-   * Settles jobs nobody will run: queued past their deadline (`expired`), and those whose worker died
-   * after a cancel request (`canceled`) or on their last attempt (`failed`). Workers call it as they poll.
+   * Settles jobs nobody will run: queued past their deadline, or running past it on a lost lease
+   * (`expired`), and those whose worker died after a cancel request (`canceled`) or on their last attempt
+   * (`failed`). Workers call it as they poll.
    */
   async sweep(): Promise<number> {
     return this.db.transaction(async (tx) => {
@@ -189,20 +220,23 @@ export class JobLeases {
         detail:
           "The worker running this job stopped responding on every attempt. Submit it again; if it keeps failing, contact the operators.",
       };
+      const late = deadlineProblem("The job was not finished by its deadline");
       const rows = await tx.query<JobRow>(
         `with due as (
            select id from jobs
-            where (status = 'queued' and deadline <= now() and started_at is null)
-               or (status = 'running' and lease_expires_at < now() and (cancel_requested or attempts >= max_attempts))
+            where (status = 'queued' and deadline <= now())
+               or (status = 'running' and lease_expires_at < now()
+                   and (cancel_requested or attempts >= max_attempts or deadline <= now()))
             for update skip locked),
          j as (
            update jobs set completed_at = now(), lease_owner = null, lease_expires_at = null,
-                  status = case when jobs.status = 'queued' then 'expired'
-                                when jobs.cancel_requested then 'canceled' else 'failed' end,
-                  error = case when jobs.status = 'running' and not jobs.cancel_requested then $1::jsonb else jobs.error end
+                  status = case when jobs.cancel_requested and jobs.status = 'running' then 'canceled'
+                                when jobs.deadline <= now() then 'expired' else 'failed' end,
+                  error = case when jobs.cancel_requested and jobs.status = 'running' then jobs.error
+                               when jobs.deadline <= now() then $2::jsonb else $1::jsonb end
              from due where jobs.id = due.id returning jobs.*)
          select ${JOB_COLUMNS} from j left join job_webhooks w on w.job_id = j.id`,
-        [JSON.stringify(lost)],
+        [JSON.stringify(lost), JSON.stringify(late)],
       );
       for (const row of rows) await enqueueJobEvent(tx, row, `job.${row.status}` as WebhookEventType);
       return rows.length;
@@ -226,6 +260,17 @@ export class JobLeases {
       return Boolean(row);
     });
   }
+}
+
+/** The error of an expired job; `detail` says what happened, this says what to do. */
+function deadlineProblem(what: string): Problem {
+  return {
+    type: "urn:mindeye:problem:deadline_exceeded",
+    title: ERROR_CODES.deadline_exceeded.title,
+    status: ERROR_CODES.deadline_exceeded.status,
+    code: "deadline_exceeded",
+    detail: `${what}. Submit it again with a later deadline (deadline_seconds), or fewer inputs.`,
+  };
 }
 
 function stateOf(row: { cancel_requested: boolean } | undefined): LeaseState {

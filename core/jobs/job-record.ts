@@ -10,6 +10,7 @@ export interface JobRow {
   status: JobStatus;
   progress: number;
   progress_message: string | null;
+  progress_detail: Record<string, unknown> | null;
   progress_event_at: Date | null;
   created_at: Date;
   /** created_at in microseconds since the epoch: Date keeps only milliseconds, cursors need all of it. */
@@ -34,7 +35,7 @@ export interface JobRow {
 
 /** Select list for `from jobs j left join job_webhooks w on w.job_id = j.id`. */
 export const JOB_COLUMNS = `j.id, j.lab_id, j.kind, j.inputs, j.params, j.status, j.progress, j.progress_message,
-  j.progress_event_at, j.created_at, (extract(epoch from j.created_at) * 1000000)::int8 as created_us,
+  j.progress_detail, j.progress_event_at, j.created_at, (extract(epoch from j.created_at) * 1000000)::int8 as created_us,
   j.started_at, j.completed_at, j.outputs, j.error, j.attempts, j.max_attempts, j.lease_owner,
   j.lease_expires_at, j.deadline, j.cancel_requested, j.inputs_blob, now() as now,
   w.url as webhook_url, w.events as webhook_events, w.disabled_at as webhook_disabled_at`;
@@ -56,6 +57,7 @@ export function toJobRecord(row: JobRow): JobRecord {
     status: row.status,
     progress: row.progress,
     progress_message: row.progress_message,
+    progress_detail: row.progress_detail ?? null,
     created_at: row.created_at.toISOString(),
     started_at: iso(row.started_at),
     completed_at: iso(row.completed_at),

@@ -25,7 +25,7 @@ export interface NewJob {
   params?: Record<string, unknown>;
   /** Attempts before the job fails for good (a crashed worker or an unexpected error uses one). */
   maxAttempts?: number;
-  /** Not started by then: the job becomes `expired` instead of running late. */
+  /** Not finished by then: the job becomes `expired` instead of starting or running late. */
   deadline?: Date;
   webhook?: WebhookSubscriptionInput;
 }
@@ -35,6 +35,7 @@ export interface JobState {
   status: JobStatus;
   progress: number;
   progress_message: string | null;
+  progress_detail: Record<string, unknown> | null;
 }
 
 export interface JobPage {
@@ -100,7 +101,7 @@ export class JobStore {
   /** Status and progress only: what a watcher polls, so polling costs a few bytes a time. */
   async state(labId: string, id: string): Promise<JobState> {
     const [row] = await this.db.query<JobState>(
-      "select status, progress, progress_message from jobs where id = $1 and lab_id = $2",
+      "select status, progress, progress_message, progress_detail from jobs where id = $1 and lab_id = $2",
       [id, labId],
     );
     if (!row) throw jobNotFound(id);

@@ -217,6 +217,62 @@ describe.each(databaseBackends)("job worker: $name", (backend) => {
     expect(await eventTypes(job.id)).toEqual(["job.expired"]);
   });
 
+  it("expires a running job at its deadline: its signal aborts, the outputs saved so far stay", async () => {
+    const job = await jobs.create({
+      labId: lab,
+      kind: "overrun",
+      inputs: {},
+      deadline: new Date(Date.now() + 400),
+      webhook: hook,
+    });
+    let reason: unknown;
+    await withWorker(
+      {
+        overrun: async (_j, ctx) => {
+          await ctx.saveOutputs({ done: ["first"] });
+          for (;;) {
+            reason = ctx.signal.reason;
+            ctx.signal.throwIfAborted();
+            await ctx.progress(0.5, "step", { step: 1 });
+            await sleep(20);
+          }
+        },
+      },
+      () => expect.poll(() => jobs.get(lab, job.id).then((j) => j.status)).toBe("expired"),
+    );
+    expect(String(reason)).toContain("expired");
+    expect(await jobs.get(lab, job.id)).toMatchObject({
+      outputs: { done: ["first"] },
+      progress_detail: { step: 1 },
+      error: { code: "deadline_exceeded", status: 504 },
+    });
+    expect(await eventTypes(job.id)).toEqual(["job.started", "job.progress", "job.expired"]);
+  });
+
+  it("expires, not retries, a job whose worker died past its deadline", async () => {
+    const job = await jobs.create({
+      labId: lab,
+      kind: "late-orphan",
+      inputs: {},
+      deadline: new Date(Date.now() + 150),
+      webhook: hook,
+    });
+    await new JobLeases(db).claim("dead-worker", ["late-orphan"], 1, 50);
+    await sleep(250);
+    let ran = false;
+    await withWorker(
+      {
+        "late-orphan": async () => {
+          ran = true;
+          return {};
+        },
+      },
+      () => expect.poll(() => jobs.get(lab, job.id).then((j) => j.status)).toBe("expired"),
+    );
+    expect(ran).toBe(false);
+    expect((await jobs.get(lab, job.id)).error).toMatchObject({ code: "deadline_exceeded" });
+  });
+
   it("announces progress at most once per 2 s and only when it changed", async () => {
     const job = await jobs.create({ labId: lab, kind: "chatty", inputs: {}, webhook: hook });
     await withWorker(

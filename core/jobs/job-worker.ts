@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import os from "node:os";
-import { ApiError, ERROR_CODES, type Problem, problemOf } from "../contracts/errors.ts";
+import { ApiError, problemOf } from "../contracts/errors.ts";
 import type { JobRecord } from "../contracts/jobs.ts";
 import type { Database } from "../db/database.ts";
 import type { BlobStore } from "../storage/blob-store.ts";
@@ -13,9 +13,17 @@ import { JOBS_CHANNEL } from "./job-store.ts";
 import { type Log, silentLog } from "./log.ts";
 
 export interface JobContext {
-  /** Reports progress (0..1, clamped) and renews the lease; a cancel or a lost lease then aborts `signal`. */
-  progress(fraction: number, message?: string): Promise<void>;
-  /** Aborted when the job is canceled, its lease is lost, or the worker stops; stop work when it fires. */
+  /**
+   * Reports progress (0..1, clamped), with a message and structured detail, and renews the lease; a cancel
+   * or a lost lease then aborts `signal`.
+   */
+  progress(fraction: number, message?: string, detail?: Record<string, unknown>): Promise<void>;
+  /** Stores what is finished so far as the job's outputs, visible while it runs and kept if it stops. */
+  saveOutputs(outputs: unknown): Promise<void>;
+  /**
+   * Aborted when the job is canceled, reaches its deadline, its lease is lost, or the worker stops; stop
+   * work when it fires.
+   */
   signal: AbortSignal;
   /** 1 on the first attempt. */
   attempt: number;
@@ -51,7 +59,10 @@ export interface JobWorker {
 
 const defaultRetryDelay = (attempt: number) => Math.min(60_000, 1000 * 2 ** (attempt - 1));
 
-type RunState = LeaseState | "released";
+type RunState = LeaseState | "released" | "expired";
+
+// setTimeout fires at once past 2^31 - 1 ms; a farther deadline is waited for in such slices.
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Claims jobs of the kinds in `handlers`, runs them with heartbeats and writes their outcome. */
 export async function startJobWorker(options: JobWorkerOptions): Promise<JobWorker> {
@@ -85,41 +96,53 @@ export async function startJobWorker(options: JobWorkerOptions): Promise<JobWork
         .heartbeat(lease, leaseMs)
         .then(stopWith, (error) => log.warn({ err: error, job: row.id }, "heartbeat failed"));
     }, leaseMs / 3);
+    let deadlineTimer: NodeJS.Timeout | undefined;
+    const watchDeadline = (deadline: Date) => {
+      const left = deadline.getTime() - Date.now();
+      if (left <= 0) return stopWith("expired");
+      deadlineTimer = setTimeout(() => watchDeadline(deadline), Math.min(left, MAX_TIMER_MS));
+    };
+    if (row.deadline) watchDeadline(row.deadline);
     const ctx: JobContext = {
       signal: controller.signal,
       attempt: row.attempts,
-      progress: async (fraction, message) =>
-        stopWith(await leases.progress(lease, fraction, message ?? null, leaseMs)),
+      progress: async (fraction, message, detail) =>
+        stopWith(await leases.progress(lease, fraction, message ?? null, leaseMs, detail ?? null)),
+      saveOutputs: async (outputs) => stopWith(await leases.saveOutputs(lease, outputs)),
+    };
+    const stopTimers = () => {
+      clearInterval(heartbeat);
+      clearTimeout(deadlineTimer);
     };
     running.set(row.id, { lease, stopWith });
     try {
       const job = { ...toJobRecord(row), inputs: await loadJobInputs(options.blobs, row) };
       const outputs = await handlers[row.kind]!(job, ctx);
-      clearInterval(heartbeat);
-      if (current() === "held") await leases.succeed(lease, outputs);
+      stopTimers();
+      // A job that finished its work as its deadline passed has its outputs: it succeeded.
+      if (current() === "held" || current() === "expired") await leases.succeed(lease, outputs);
       else if (current() === "cancel_requested") await leases.markCanceled(lease);
     } catch (error) {
-      clearInterval(heartbeat);
+      stopTimers();
       if (current() === "cancel_requested") await leases.markCanceled(lease);
+      else if (current() === "expired") await leases.markExpired(lease, row.deadline!);
       else if (current() === "held") await recordFailure(lease, row, error);
     } finally {
-      clearInterval(heartbeat);
+      stopTimers();
       running.delete(row.id);
     }
   }
 
   async function recordFailure(lease: Lease, row: JobRow, error: unknown): Promise<void> {
     const final = error instanceof ApiError && error.status < 500;
-    const problem: Problem =
+    const problem = problemOf(
       error instanceof ApiError
-        ? problemOf(error)
-        : {
-            type: "urn:mindeye:problem:internal_error",
-            title: ERROR_CODES.internal_error.title,
-            status: 500,
-            code: "internal_error",
-            detail: `The job failed: ${error instanceof Error ? error.message : String(error)}`,
-          };
+        ? error
+        : new ApiError(
+            "internal_error",
+            `The job failed: ${error instanceof Error ? error.message : String(error)}`,
+          ),
+    );
     const outcome = await leases.fail(lease, problem, final ? null : retryDelay(row.attempts));
     log.warn({ err: error, job: row.id, attempt: row.attempts, outcome }, "job attempt failed");
   }

@@ -24,6 +24,10 @@ export const JobUrls = z.object({
   get: z.string().openapi({ description: "Poll here for the job" }),
   cancel: z.string().openapi({ description: "POST here to cancel it" }),
   events: z.string().openapi({ description: "Server-sent events of its status and progress" }),
+  results: z
+    .string()
+    .optional()
+    .openapi({ description: "Retrievals jobs: the results with signed image URLs, once succeeded" }),
 });
 
 export const OutputFile = z
@@ -38,6 +42,14 @@ export const OutputFile = z
 export const JobResource = z
   .object({
     ...jobSchema.shape,
+    progress_detail: z
+      .record(z.string(), z.unknown())
+      .nullable()
+      .openapi({
+        description:
+          "Structured progress, written with progress_message. Reconstructions: {input, inputs, stage, " +
+          "step, steps, inputs_done, preview?: {url, expires_at, input, step, steps, width, height}}",
+      }),
     outputs: z
       .unknown()
       .nullable()

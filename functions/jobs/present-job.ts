@@ -14,16 +14,36 @@ const storedFiles = z.record(
   z.object({ key: z.string(), content_type: z.string(), bytes: z.number().int() }),
 );
 
+const storedPreview = z.looseObject({ key: z.string() });
+
 /**
- * A job as the API returns it: the record, its `urls`, and any output files as signed GET URLs instead of
- * blob keys, so a client downloads them without an API key and never learns where they are stored.
+ * A job as the API returns it: the record, its `urls`, and any output files (and a progress preview) as
+ * signed GET URLs instead of blob keys, so a client downloads them without an API key and never learns
+ * where they are stored.
  */
 export async function presentJob<Job extends Omit<JobRecord, "inputs">>(
   job: Job,
   blobs: BlobStore,
   origin: string,
 ): Promise<Job & Pick<JobResource, "outputs" | "urls">> {
-  return { ...job, outputs: await presentOutputs(job.outputs, blobs), urls: jobUrls(origin, job.id) };
+  return {
+    ...job,
+    progress_detail: await presentProgressDetail(job.progress_detail, blobs),
+    outputs: await presentOutputs(job.outputs, blobs),
+    urls: jobUrls(origin, job),
+  };
+}
+
+/** A preview in the progress detail (a reconstruction's) is shown as `{url, expires_at, ...}`, its key never. */
+async function presentProgressDetail(
+  detail: Record<string, unknown> | null,
+  blobs: BlobStore,
+): Promise<Record<string, unknown> | null> {
+  const preview = storedPreview.safeParse(detail?.preview);
+  if (!detail || !preview.success) return detail;
+  const { key, ...rest } = preview.data;
+  const get = await blobs.presignGet(key, { expiresInSeconds: OUTPUT_URL_TTL_SECONDS });
+  return { ...detail, preview: { url: get.url, expires_at: get.expiresAt.toISOString(), ...rest } };
 }
 
 async function presentOutputs(outputs: unknown, blobs: BlobStore): Promise<unknown> {

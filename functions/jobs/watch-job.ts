@@ -23,7 +23,7 @@ export async function* watchJob(
   let seen = "";
   while (!options.signal.aborted) {
     const now = await jobs.state(labId, id);
-    const state = JSON.stringify([now.status, now.progress, now.progress_message]);
+    const state = JSON.stringify([now.status, now.progress, now.progress_message, now.progress_detail]);
     if (state !== seen) {
       seen = state;
       yield await jobs.getWithoutInputs(labId, id);

@@ -9,11 +9,6 @@ export function requireApiKey(): MiddlewareHandler<AppEnv> {
     // c.get, not c.var: Hono builds a fresh object of every variable on each c.var access.
     const lab = await c.get("services").apiKeys.authenticate(match?.[1]);
     c.set("lab", lab);
-    // The access log gave this request its own child logger: adding the lab to it costs a fifth of
-    // a child of that child. A request without one (the root logger) still gets a child.
-    const log = c.get("log");
-    if (log === c.get("services").log) c.set("log", log.child({ lab_id: lab.id }));
-    else log.setBindings({ lab_id: lab.id });
     await next();
   };
 }

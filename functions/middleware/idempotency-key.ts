@@ -1,4 +1,5 @@
 import type { Context, MiddlewareHandler } from "hono";
+import { decodeBase64, encodeBase64 } from "hono/utils/encode";
 import { requestFingerprint } from "../../core/jobs/idempotency.ts";
 import type { AppEnv } from "../env.ts";
 import { parseRequestJson } from "./json-text.ts";
@@ -77,11 +78,11 @@ function replayedHeaders(headers: Headers): Record<string, string> {
   return kept;
 }
 
-/** JSON bodies as JSON; anything else (an .npy answer) as base64 of its bytes. */
+/** JSON bodies as JSON; anything else (an .npy answer) as base64 of its bytes (Web APIs: no Buffer here). */
 async function storableBody(res: Response, headers: Record<string, string>): Promise<unknown> {
   if (res.status === 204) return null;
   if ((headers["content-type"] ?? "").includes("json")) return res.json();
-  return Buffer.from(await res.arrayBuffer()).toString("base64");
+  return encodeBase64(await res.arrayBuffer());
 }
 
 function replay(stored: { status: number; body: unknown; headers?: Record<string, string> }): Response {
@@ -93,6 +94,6 @@ function replay(stored: { status: number; body: unknown; headers?: Record<string
       ? null
       : contentType.includes("json") || !stored.headers
         ? JSON.stringify(stored.body)
-        : Buffer.from(stored.body as string, "base64");
+        : decodeBase64(stored.body as string);
   return new Response(body, { status: stored.status, headers });
 }

@@ -8,9 +8,10 @@ import type { AppEnv } from "../env.ts";
  */
 export function rateLimit(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const limiter = c.var.services.rateLimiter;
+    // c.get, not c.var: Hono builds a fresh object of every variable on each c.var access.
+    const limiter = c.get("services").rateLimiter;
     if (limiter) {
-      const decision = await limiter.take(c.var.lab.id);
+      const decision = await limiter.take(c.get("lab").id);
       if (!decision.allowed) {
         const { perSecond, burst } = limiter.settings;
         throw new ApiError(

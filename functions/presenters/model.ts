@@ -15,6 +15,7 @@ export function presentModel(model: ModelDescription, origin: string) {
     },
     outputs: model.outputs,
     capabilities: model.capabilities,
+    ...(model.reconstruction_defaults && { reconstruction_defaults: model.reconstruction_defaults }),
     // Uploads hold whole sessions, so their own statistics z-score them; a few inline trials cannot.
     preprocessing_defaults: {
       scale: "auto" as const,

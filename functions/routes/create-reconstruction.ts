@@ -19,7 +19,8 @@ const route = createRoute({
   description:
     "Each input (a row of betas after averaging) is reconstructed in turn by the diffusion prior and the " +
     "image decoder, the best of `samples` candidates chosen by CLIP similarity. Answers 202 with the job " +
-    "(`Prefer: wait=N` waits up to N seconds for it). Progress names the input, stage and step; a cancel " +
+    "(`Prefer: wait=N` waits up to N seconds for it). Its `progress_detail` names the input, stage and step " +
+    "(and, with `previews`, the latest preview's signed URL); inputs done so far are in `outputs`; a cancel " +
     "takes effect between steps. The finished job's outputs are ReconstructionOutputs: signed URLs to PNGs " +
     "and a scores.json.",
   middleware: [
@@ -40,17 +41,22 @@ export function registerCreateReconstruction(app: App): void {
   // Documented as a schema of its own: job outputs are untyped in the Job resource.
   app.openAPIRegistry.register("ReconstructionOutputs", ReconstructionOutputs);
   app.openapi(route, async (c) => {
-    const { webhook, ...request } = c.req.valid("json") as z.infer<typeof ReconstructionRequest>;
+    const { webhook, deadline_seconds, ...request } = c.req.valid("json") as z.infer<
+      typeof ReconstructionRequest
+    >;
     const { inference, uploads, blobs, limits } = c.var.services;
     const deps = { inference, uploads, blobs, decodedMaxBytes: limits.decodedMaxBytes };
     const source = betasSourceOf(request.betas, limits.syncBodyBytes / 4);
     // Every check that needs no betas read happens here, so nothing wrong is queued.
     const plan = await planBetas(deps, c.var.lab.id, request.model, source, request.preprocessing);
     assertCanReconstruct(plan.model);
+    // Settings left out are the model's own, resolved now so the job records what it ran with.
+    const settings = { ...plan.model.reconstruction_defaults, ...request };
     return respondWithJob(c, {
       kind: "reconstructions",
-      inputs: { ...request, lab_id: c.var.lab.id },
+      inputs: { ...settings, lab_id: c.var.lab.id },
       webhook,
+      ...(deadline_seconds && { deadline: new Date(Date.now() + deadline_seconds * 1000) }),
     });
   });
 }

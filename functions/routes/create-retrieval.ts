@@ -14,6 +14,7 @@ import { respondWithJob } from "../jobs/respond-with-job.ts";
 import { limitBody } from "../middleware/body-limit.ts";
 import { acceptContentTypes } from "../middleware/content-type.ts";
 import { IdempotencyKeyHeaders } from "../middleware/idempotency.ts";
+import { presentSearchHits } from "../presenters/search-hits.ts";
 import { problemResponses } from "../schemas/problem.ts";
 import { RetrievalRequest, RetrievalResponse } from "../schemas/retrievals.ts";
 
@@ -81,7 +82,8 @@ export function registerCreateRetrieval(app: App): void {
         },
         { maxTrials: limits.syncMaxTrials, signal: c.req.raw.signal },
       );
-      return c.json({ index: body.index, model: body.model!, ...retrieved }, 200);
+      const results = await presentSearchHits(retrieved.results, blobs);
+      return c.json({ index: body.index, model: body.model!, ...retrieved, results }, 200);
     }
     if (body.webhook) {
       throw new ApiError(
@@ -97,6 +99,7 @@ export function registerCreateRetrieval(app: App): void {
       filter,
       query: { kind: "vectors", vectors: vectorsOfQuery },
     });
-    return c.json({ index: body.index, model: null, ...retrieved }, 200);
+    const results = await presentSearchHits(retrieved.results, blobs);
+    return c.json({ index: body.index, model: null, ...retrieved, results }, 200);
   });
 }

@@ -20,7 +20,7 @@ const route = createRoute({
 
 export function registerGetLab(app: App): void {
   app.openapi(route, (c) => {
-    const { id, name, keyId } = c.var.lab;
+    const { id, name, keyId } = c.get("lab");
     return c.json({ id, name, key_id: keyId }, 200);
   });
 }

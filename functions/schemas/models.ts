@@ -46,6 +46,22 @@ export const ModelResource = z
       .openapi({
         description: "What this model serves: a model without the image decoder cannot reconstruct",
       }),
+    reconstruction_defaults: z
+      .object({
+        samples: z.number().int(),
+        seed: z.number().int(),
+        decoder_steps: z.number().int(),
+        guidance_scale: z.number(),
+        img2img_strength: z.number(),
+      })
+      .optional()
+      .openapi({
+        description:
+          "What POST /v1/reconstructions uses for each setting a request leaves out: the bundle's own sampler " +
+          "settings (MindEye1: 16 samples, seed 42, 20 decoder steps, guidance 3.5, img2img 0.85). Present only " +
+          "when the model can reconstruct",
+        example: { samples: 16, seed: 42, decoder_steps: 20, guidance_scale: 3.5, img2img_strength: 0.85 },
+      }),
     preprocessing_defaults: z.object({
       scale: z.literal("auto"),
       zscore: z.object({ upload: z.literal("session"), inline: z.literal("none") }),

@@ -14,15 +14,22 @@ export const ReconstructionRequest = closedObject({
     .int()
     .min(1)
     .max(16)
-    .default(16)
-    .openapi({ description: "Candidates decoded per input; the best by CLIP similarity is returned" }),
+    .optional()
+    .openapi({
+      description:
+        "Candidates decoded per input; the best by CLIP similarity is returned. Default: the model's " +
+        "reconstruction_defaults (MindEye1: 16)",
+    }),
   seed: z
     .number()
     .int()
     .min(0)
     .max(2 ** 32 - 1)
-    .default(42)
-    .openapi({ description: "The same seed, settings and betas give byte-identical PNGs" }),
+    .optional()
+    .openapi({
+      description:
+        "The same seed, settings and betas give byte-identical PNGs. Default: the model's (MindEye1: 42)",
+    }),
   // Refused here rather than by the job: MindEye1's prior runs ancestral DDPM over its training steps only.
   prior_steps: z
     .literal(100, {
@@ -33,16 +40,53 @@ export const ReconstructionRequest = closedObject({
     .openapi({
       description: "The diffusion prior's DDPM steps; MindEye1's prior runs its 100 training steps only",
     }),
-  decoder_steps: z.number().int().min(1).max(1000).default(20),
-  guidance_scale: z.number().min(0).max(50).default(3.5),
-  img2img_strength: z.number().gt(0).max(1).default(0.85).openapi({
-    description: "Fraction of the decoder's steps run from the noised low-level image; 1.0 turns img2img off",
+  decoder_steps: z.number().int().min(1).max(1000).optional().openapi({
+    description: "UniPC steps of the image decoder. Default: the model's (MindEye1: 20)",
   }),
+  guidance_scale: z
+    .number()
+    .min(0)
+    .max(50)
+    .optional()
+    .openapi({
+      description:
+        "Classifier-free guidance of the image decoder. Default: the model's (MindEye1: 3.5; sim01: 1, its " +
+        "decoder world is the exact conditional)",
+    }),
+  img2img_strength: z
+    .number()
+    .gt(0)
+    .max(1)
+    .optional()
+    .openapi({
+      description:
+        "Fraction of the decoder's steps run from the noised low-level image; 1.0 turns img2img off. " +
+        "Default: the model's (MindEye1: 0.85)",
+    }),
   outputs: z
     .array(z.enum(RECONSTRUCTION_OUTPUTS))
     .min(1)
     .default([...RECONSTRUCTION_OUTPUTS])
     .openapi({ description: "Which PNGs to write; scores of every candidate are always returned" }),
+  previews: z
+    .boolean()
+    .default(false)
+    .openapi({
+      description:
+        "Every 5 decoder steps, a PNG (at most 128 px a side) of candidate 0's current estimate, as a signed " +
+        "URL in the job's progress_detail.preview; each costs one VAE decode at batch 1",
+    }),
+  deadline_seconds: z
+    .number()
+    .int()
+    .min(1)
+    .max(7 * 86400)
+    .optional()
+    .openapi({
+      description:
+        "Seconds from now by which the job must finish; past it the job stops between steps and is " +
+        "`expired` with a deadline_exceeded error (inputs done by then stay in its outputs)",
+    }),
   webhook: Webhook.optional(),
 }).openapi("ReconstructionRequest", {
   example: {

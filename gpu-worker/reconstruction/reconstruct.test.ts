@@ -260,6 +260,48 @@ describe("reconstruct", () => {
     expect(seen.at(-1)).toEqual({ stage: "decoder", step: 5, steps: 17 });
   });
 
+  it("previews candidate 0's x̂₀ every 5 decoder steps when asked, without changing the result", async () => {
+    const previews: { step: number; steps: number; image: Float32Array; dims: readonly number[] }[] = [];
+    const options = { samples: 2, outputs: ["candidates"] };
+    const withPreviews = await reconstruct({
+      graphs,
+      settings,
+      voxels,
+      options: { ...options, previews: true },
+      onPreview: async (p) => {
+        previews.push({
+          step: p.step,
+          steps: p.steps,
+          image: Float32Array.from(p.image.data),
+          dims: p.image.dims,
+        });
+      },
+    });
+    expect(previews.map((p) => `${p.step}/${p.steps}`)).toEqual(["5/17", "10/17", "15/17"]);
+    const side = 8 * TINY.latentSize;
+    for (const p of previews) expect(p.dims).toEqual([1, 3, side, side]);
+    // The UNet's world is a point mass: the exact x̂₀ is the same at every step, while x_t (what a preview
+    // of the noisy latents would show) changes with each one. Candidate 0 ends near it.
+    expect(maxDiff(previews[0]!.image, previews[2]!.image)).toBeLessThan(1e-5);
+    const candidate0 = withPreviews.candidates!.data.subarray(0, previews[0]!.image.length);
+    expect(maxDiff(previews[2]!.image, candidate0)).toBeLessThan(0.05);
+    // Previews draw no noise: the same images bit for bit as without them.
+    const without = await reconstruct({ graphs, settings, voxels, options });
+    expect(maxDiff(without.candidates!.data, withPreviews.candidates!.data)).toBe(0);
+    // Not asked for: none.
+    const unasked: number[] = [];
+    await reconstruct({
+      graphs,
+      settings,
+      voxels,
+      options,
+      onPreview: async (p) => {
+        unasked.push(p.step);
+      },
+    });
+    expect(unasked).toEqual([]);
+  });
+
   it("takes its options: steps, guidance, img2img off, samples, outputs", async () => {
     const events: ReconstructionProgress[] = [];
     const result = await reconstruct({

@@ -5,7 +5,7 @@
  * all N -> noised to the img2img start -> UniPC with guidance at batch 2N -> VAE decode, clamp -> CLIP of
  * each candidate -> best by cosine against the projector output. All noise comes from one seeded stream
  * in MindEye's order (samplers/README.md); progress is reported per stage and step; an aborted signal
- * stops it between steps.
+ * stops it between steps. With `previews`, candidate 0's current estimate is decoded every few decoder steps.
  */
 import { ApiError } from "../../core/contracts/errors.ts";
 import { addNoise } from "../samplers/add-noise.ts";
@@ -39,6 +39,20 @@ export interface ReconstructionProgress {
   steps: number;
 }
 
+/**
+ * What a watcher sees of the decoder's progress: candidate 0's predicted clean latent
+ * x̂₀ = (x_t − √(1−ᾱ_t) ε̂) / √ᾱ_t, decoded by the VAE at batch 1 (so one preview costs 1/N of the final
+ * decode), [1, 3, H, W] in [0, 1], after decoder step `step` of `steps`.
+ */
+export interface ReconstructionPreview {
+  image: FloatTensor;
+  step: number;
+  steps: number;
+}
+
+/** Decoder steps between previews; none after the last step, whose decode is the result itself. */
+export const DECODER_STEPS_PER_PREVIEW = 5;
+
 export interface ReconstructionResult {
   /** Index of the chosen candidate and every candidate's similarity to the projector output. */
   best: number;
@@ -66,6 +80,8 @@ export async function reconstruct(args: {
   voxels: Float32Array;
   options?: unknown;
   onProgress?: (progress: ReconstructionProgress) => void;
+  /** Awaited, so its cost (encoding, storing) is the pipeline's; called only with the `previews` option. */
+  onPreview?: (preview: ReconstructionPreview) => Promise<void>;
   signal?: AbortSignal;
 }): Promise<ReconstructionResult> {
   const { graphs, settings, voxels, signal } = args;
@@ -140,10 +156,31 @@ export async function reconstruct(args: {
     solverOrder: 2,
     lowerOrderFinal: true,
   });
+  const decoderSteps = timesteps.length - start;
+  const latentSize = latents.length / n;
   for (let k = start; k < timesteps.length; k++) {
     checkpoint();
-    solver.step(k, await eps(latents, timesteps[k]!), latents);
-    progress("decoder", k - start + 1, timesteps.length - start);
+    const t = timesteps[k]!;
+    const epsilon = await eps(latents, t);
+    const step = k - start + 1;
+    const preview =
+      options.previews && args.onPreview && step % DECODER_STEPS_PER_PREVIEW === 0 && step < decoderSteps;
+    // x̂₀ of the latents before this step, as the step's model output predicts it.
+    const x0 = preview ? predictX0(latents, epsilon, DECODER_VP.alphasCumprod[t]!, latentSize) : null;
+    solver.step(k, epsilon, latents);
+    progress("decoder", step, decoderSteps);
+    if (x0) {
+      checkpoint();
+      const decodedPreview = await graphs.vae_decoder.runOnce(
+        { latent: { data: unscaleLatent(x0, vaeScaleFactor), dims: [1, ...latentDims.slice(1)] } },
+        ["image"],
+      );
+      const image = {
+        data: decodedToUnit(decodedPreview.image!.data, true),
+        dims: decodedPreview.image!.dims,
+      };
+      await args.onPreview!({ image, step, steps: decoderSteps });
+    }
   }
 
   checkpoint();
@@ -171,6 +208,20 @@ export async function reconstruct(args: {
   if (options.outputs.has("blurry")) result.blurry = blurry;
   if (options.outputs.has("prior_embeddings")) result.priorEmbeddings = { data: embeddings, dims: embedDims };
   return result;
+}
+
+/** x̂₀ = (x_t − √(1−ᾱ_t) ε̂) / √ᾱ_t for the first `size` values (candidate 0). */
+function predictX0(
+  latents: Float32Array,
+  eps: Float32Array,
+  alphaCumprod: number,
+  size: number,
+): Float32Array {
+  const signal = Math.sqrt(alphaCumprod);
+  const noise = Math.sqrt(1 - alphaCumprod);
+  const x0 = new Float32Array(size);
+  for (let i = 0; i < size; i++) x0[i] = (latents[i]! - noise * eps[i]!) / signal;
+  return x0;
 }
 
 /** emb[s] /= ‖emb[s, 0]‖ + 1e-6 for each sample s (reference §1.2 row 7). */

@@ -22,6 +22,8 @@ export const ReconstructionOptions = z.strictObject({
   /** Fraction of the decoder's steps run from the noised low-level image; 1 starts from pure noise. */
   img2img_strength: z.number().gt(0).max(1).optional(),
   outputs: z.array(z.enum(RECONSTRUCTION_OUTPUTS)).min(1).optional(),
+  /** Decode candidate 0's current estimate every DECODER_STEPS_PER_PREVIEW decoder steps (reconstruct.ts). */
+  previews: z.boolean().optional(),
 });
 export type ReconstructionOptions = z.infer<typeof ReconstructionOptions>;
 
@@ -33,6 +35,7 @@ export interface ResolvedOptions {
   guidanceScale: number;
   img2imgStrength: number;
   outputs: Set<ReconstructionOutput>;
+  previews: boolean;
 }
 
 /** Validates `input` and fills the gaps from the bundle; a bad value is an `invalid_request` naming it. */
@@ -59,5 +62,6 @@ export function resolveOptions(input: unknown, settings: ModelSettings): Resolve
     guidanceScale: o.guidance_scale ?? settings.decoder.guidanceScale,
     img2imgStrength: o.img2img_strength ?? settings.decoder.img2imgStrength,
     outputs: new Set(o.outputs ?? ["best"]),
+    previews: o.previews ?? false,
   };
 }

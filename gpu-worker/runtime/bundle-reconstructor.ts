@@ -1,9 +1,9 @@
 import { ApiError } from "../../core/contracts/errors.ts";
 import type {
   Reconstruction,
+  ReconstructionHooks,
   ReconstructionSettings,
   ReconstructionStage,
-  ReconstructionStep,
   Reconstructor,
 } from "../../core/inference/reconstructor.ts";
 import type { LoadedBundle } from "../bundles/load-bundle.ts";
@@ -45,7 +45,7 @@ export class BundleReconstructor implements Reconstructor {
     model: string,
     voxels: Float32Array,
     options: ReconstructionSettings,
-    hooks: { onProgress?: (progress: ReconstructionStep) => void; signal?: AbortSignal },
+    hooks: ReconstructionHooks,
   ): Promise<Reconstruction> {
     const bundle = this.bundles.get(model);
     if (!bundle) throw new ApiError("model_not_found", `There is no model ${model} on this worker.`);
@@ -58,6 +58,7 @@ export class BundleReconstructor implements Reconstructor {
         options,
         signal: hooks.signal,
         onProgress: (p) => hooks.onProgress?.({ ...p, stage: STAGE[p.stage] }),
+        onPreview: hooks.onPreview,
       });
     const previous = this.queues.get(model) ?? Promise.resolve();
     const result = previous.then(run, run);

@@ -1,9 +1,15 @@
 import * as ort from "onnxruntime-node";
 import { iterateTrials, openBetaFile } from "../../core/betas/index.ts";
-import { bundleCapabilities } from "../../core/contracts/bundle-manifest.ts";
+import { type BundleManifest, bundleCapabilities } from "../../core/contracts/bundle-manifest.ts";
 import { ApiError } from "../../core/contracts/errors.ts";
-import type { EmbeddingOutput, ModelDescription, Tensor } from "../../core/inference/inference.ts";
+import type {
+  EmbeddingOutput,
+  ModelDescription,
+  ReconstructionDefaults,
+  Tensor,
+} from "../../core/inference/inference.ts";
 import type { LoadedBundle } from "../bundles/load-bundle.ts";
+import { modelSettings } from "../reconstruction/model-settings.ts";
 import { type BatcherOptions, DynamicBatcher } from "./dynamic-batcher.ts";
 import { type ExecutionProvider, openSession } from "./ort-session.ts";
 
@@ -107,6 +113,7 @@ function describe(bundle: LoadedBundle): ModelDescription {
     if (!e) throw new ApiError("invalid_bundle", `bundle ${manifest.id} declares no ${name} embedding space`);
     return { shape: [e.tokens, e.dim] };
   };
+  const capabilities = bundleCapabilities(manifest);
   return {
     id: manifest.id,
     family: manifest.family,
@@ -118,8 +125,20 @@ function describe(bundle: LoadedBundle): ModelDescription {
       ...(manifest.input.training ? { training: manifest.input.training } : {}),
     },
     outputs: { backbone: space("backbone"), retrieval: space("retrieval") },
-    capabilities: bundleCapabilities(manifest),
+    capabilities,
+    ...(capabilities.reconstruction && { reconstruction_defaults: reconstructionDefaults(manifest) }),
     hashes: manifest.files,
+  };
+}
+
+function reconstructionDefaults(manifest: BundleManifest): ReconstructionDefaults {
+  const { prior, decoder } = modelSettings(manifest);
+  return {
+    samples: Math.min(prior.samples, 16),
+    seed: prior.seed,
+    decoder_steps: decoder.steps,
+    guidance_scale: decoder.guidanceScale,
+    img2img_strength: decoder.img2imgStrength,
   };
 }
 

@@ -8,8 +8,8 @@ import type {
 } from "../../core/inference/inference.ts";
 import type {
   Reconstruction,
+  ReconstructionHooks,
   ReconstructionSettings,
-  ReconstructionStep,
   Reconstructor,
 } from "../../core/inference/reconstructor.ts";
 import { type LoadedBundle, loadBundle } from "../bundles/load-bundle.ts";
@@ -88,7 +88,7 @@ export class ModelServer implements InferenceService, Reconstructor {
     model: string,
     voxels: Float32Array,
     options: ReconstructionSettings,
-    hooks: { onProgress?: (progress: ReconstructionStep) => void; signal?: AbortSignal },
+    hooks: ReconstructionHooks,
   ): Promise<Reconstruction> {
     this.model(model);
     return this.reconstructor.reconstruct(model, voxels, options, hooks);

@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import type { Logger } from "pino";
-import { ApiError, problemOf } from "../../core/contracts/errors.ts";
+import { ApiError } from "../../core/contracts/errors.ts";
+import { problemHttpResponse } from "../../core/contracts/problem-response.ts";
 
 /** Nginx's "client closed request": counted in the metrics, never seen by the (gone) client. */
 const CLIENT_CLOSED = 499;
@@ -22,8 +23,5 @@ export function workerProblem(c: Context, thrown: unknown, log: Pick<Logger, "er
       "worker request failed",
     );
   }
-  return new Response(JSON.stringify(problemOf(error)), {
-    status: error.status,
-    headers: { "content-type": "application/problem+json", ...error.headers },
-  });
+  return problemHttpResponse(error);
 }

@@ -1,9 +1,10 @@
 /**
  * ensureSim01: makes sure the simulated subject's files exist in the data dir, generating them on first use:
- * - `<dataDir>/bundles/sim01/`: the model bundle (voxel2clip, clip_image, mask, manifest);
+ * - `<dataDir>/bundles/sim01/`: the model bundle (mask, manifest and all seven graphs: it embeds and
+ *   reconstructs);
  * - `<dataDir>/sim01/stimuli/`: the stimulus PNGs, their embeddings and stimuli.json;
  * - `<dataDir>/sim01/sessions/`: every session (NIfTI + HDF5) and truth.json;
- * - the vector index STIMULUS_INDEX in the given store.
+ * - the vector index STIMULUS_INDEX in the given vector store, and its images in the given blob store.
  * `<dataDir>/sim01/complete.json` is written last and records the generator version and every file's sha256;
  * a later call that finds it, with the bundle verifying and every hash matching, reuses the files.
  * Generation runs in a worker thread (the caller's event loop stays free) and stops when `signal` aborts.
@@ -12,17 +13,21 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { VectorStore } from "../../core/search/vector-index.ts";
+import type { BlobStore } from "../../core/storage/blob-store.ts";
 import { loadBundle } from "../bundles/load-bundle.ts";
 import { generateOffThread } from "./generate-off-thread.ts";
 import { type CompletionMarker, hashTree, type Sim01Paths, sim01Paths } from "./generate-sim01.ts";
 import { readTruth, type TrialsTruth } from "./session-files.ts";
 import { GENERATOR_VERSION, MODEL_ID, STIMULUS_INDEX } from "./sim01-spec.ts";
 import { readStimulusFiles } from "./stimulus-files.ts";
+import { publishStimulusImages } from "./stimulus-images.ts";
 import { ensureStimulusIndex } from "./stimulus-index.ts";
 
 export interface EnsureSim01Options {
   /** Where the stimulus index goes; without one, no index is touched. */
   vectorStore?: VectorStore;
+  /** Where the stimulus PNGs go, for the API to serve by signed URL; without one, none are put. */
+  blobStore?: BlobStore;
   log?: { info: (message: string) => void };
   /** Aborting stops a generation under way (its worker thread is terminated) and rejects. */
   signal?: AbortSignal;
@@ -68,14 +73,18 @@ export async function ensureSim01(dataDir: string, options: EnsureSim01Options =
   const reuse = await isComplete(dataDir, paths);
   if (reuse) info(`sim01: reusing the simulated subject in ${join(dataDir, MODEL_ID)}`);
   else {
-    info(`sim01: generating the simulated subject into ${dataDir} (first run; about a minute)`);
+    info(`sim01: generating the simulated subject into ${dataDir} (first run; a few minutes)`);
     await generateOffThread(dataDir, info, options.signal);
   }
-  if (options.vectorStore) {
+  if (options.vectorStore || options.blobStore) {
     const { records, embeddings } = await readStimulusFiles(paths.stimuliDir);
-    if (await ensureStimulusIndex(options.vectorStore, records, embeddings)) {
+    if (options.vectorStore && (await ensureStimulusIndex(options.vectorStore, records, embeddings))) {
       info(`sim01: built vector index ${STIMULUS_INDEX} (${records.length} stimuli)`);
     }
+    const put = options.blobStore
+      ? await publishStimulusImages(options.blobStore, paths.stimuliDir, records)
+      : 0;
+    if (put) info(`sim01: put ${put} stimulus images in the blob store`);
   }
   return {
     modelId: MODEL_ID,

@@ -1,15 +1,16 @@
 /**
  * Generates sim01's files into a data dir, from scratch (ensure-sim01.ts decides when): the world from the
- * seed, the stimulus files, the sessions, the fitted bundle, and last the completion marker that records the
- * generator version and every file's sha256. CPU-bound for about a minute, so callers run it in a worker
- * thread (generate-off-thread.ts). Nothing counts as generated until the marker is written, so a run cut
- * short leaves no marker and the next one starts again.
+ * seed, the stimulus files, the sessions, the fitted bundle (voxel2clip and the reconstruction world), and last
+ * the completion marker that records the generator version and every file's sha256. CPU-bound for a minute
+ * or two, so callers run it in a worker thread (generate-off-thread.ts). Nothing counts as generated until the
+ * marker is written, so a run cut short leaves no marker and the next one starts again.
  */
 import { createHash } from "node:crypto";
 import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { writeBundle } from "./bundle.ts";
 import { fitVoxel2clip } from "./fit-voxel2clip.ts";
+import { fitReconWorld } from "./recon/recon-world.ts";
 import { writeSessionFiles } from "./session-files.ts";
 import { GENERATOR_VERSION, MODEL_ID } from "./sim01-spec.ts";
 import { writeStimulusFiles } from "./stimulus-files.ts";
@@ -70,8 +71,10 @@ export async function generateSim01(dataDir: string, info: (message: string) => 
   await writeSessionFiles(paths.sessionsDir, world);
   log(`wrote the ${world.design.sessions.length} sessions (NIfTI, HDF5)`);
   const fit = fitVoxel2clip(world, log);
-  await writeBundle(paths.bundleDir, world, fit);
-  log(`wrote the bundle (lambda ${fit.relativeLambda} x mean eigenvalue)`);
+  const recon = fitReconWorld(world, fit);
+  log("fitted the reconstruction world (prior, decoder, low-level)");
+  await writeBundle(paths.bundleDir, world, fit, recon);
+  log(`wrote the bundle (lambda ${fit.relativeLambda} x mean eigenvalue, all seven graphs)`);
   const marker: CompletionMarker = {
     generator_version: GENERATOR_VERSION,
     files: await hashTree(dataDir, [paths.bundleDir, paths.stimuliDir, paths.sessionsDir]),

@@ -1,9 +1,11 @@
 /**
- * sim01's two ONNX graphs, built in TypeScript with onnx-proto (IR 8, opset 13):
+ * sim01's embedding graphs, built in TypeScript with onnx-proto (IR 8, opset 13; the reconstruction
+ * world's graphs are in recon/recon-graphs.ts):
  * - voxel2clip: the ridge fit in the backbone space, voxels [batch, V] -> backbone = reshape((voxels W + b) R)
  *   [batch, TOKENS, TOKEN_DIM], and the retrieval head, retrieval = flatten(backbone) R^T, L2-normalised (the
  *   `flatten_l2` space of the stand-in CLIP), MindEye1's contract (backbone-space.ts);
- * - clip_image: the stand-in CLIP (encoder.ts), image [batch, 3, H, W] in [0, 1] -> embedding [batch, TOKENS, TOKEN_DIM].
+ * - clip_image: the stand-in CLIP (encoder.ts), image [batch, 3, H, W] in [0, 1] -> image_embeds
+ *   [batch, TOKENS, TOKEN_DIM] (the bundle contract's output name).
  */
 import pkg from "onnx-proto";
 import { rotateRows } from "./backbone-space.ts";
@@ -143,9 +145,9 @@ export function clipImageGraph(weights: EncoderWeights): Uint8Array {
       node("ReduceMean", ["patches"], ["mean_patch"], [ints("axes", [1]), int("keepdims", 1)]),
       node("MatMul", ["mean_patch", "global_projection"], ["global_linear"]),
       node("Tanh", ["global_linear"], ["global_token"]),
-      node("Concat", ["global_token", "patch_tokens"], ["embedding"], [int("axis", 1)]),
+      node("Concat", ["global_token", "patch_tokens"], ["image_embeds"], [int("axis", 1)]),
     ],
     input: [valueInfo("image", ["batch", 3, IMAGE_SIZE, IMAGE_SIZE])],
-    output: [valueInfo("embedding", ["batch", TOKENS, TOKEN_DIM])],
+    output: [valueInfo("image_embeds", ["batch", TOKENS, TOKEN_DIM])],
   });
 }

@@ -67,10 +67,13 @@ afterAll(async () => {
 });
 
 describe("sim01 files", () => {
-  it("is a bundle that passes loadBundle, with voxel2clip and clip_image", async () => {
+  it("is a bundle that passes loadBundle, with every graph MindEye1 reconstructs through", async () => {
     const bundle = await loadBundle(sim.bundleDir);
     expect(bundle.manifest).toMatchObject({ id: "sim01", family: "mindeye1", subject: "sim01" });
-    expect(Object.keys(bundle.graphs).sort()).toEqual(["clip_image", "voxel2clip"]);
+    expect(Object.keys(bundle.graphs).sort()).toEqual(
+      ["clip_image", "lowlevel", "prior", "unet", "vae_decoder", "vae_encoder", "voxel2clip"].sort(),
+    );
+    expect(bundle.manifest.graphs.clip_image!.outputs.map((o) => o.name)).toEqual(["image_embeds"]);
     expect(bundle.manifest.embeddings.retrieval!.normalization).toBe("flatten_l2");
     expect(space.voxels).toBe(world.subject.roiFileOffsets.length);
     expect(Array.from(space.mask!).filter((v) => v > 0)).toHaveLength(space.voxels);
@@ -105,10 +108,10 @@ describe("sim01 files", () => {
       input.set(imageTensor(new Uint8Array(data)), k * 3 * IMAGE_SIZE * IMAGE_SIZE);
     }
     const session = await ort.InferenceSession.create(join(sim.bundleDir, "clip_image.onnx"));
-    const { embedding } = await session.run({
+    const { image_embeds } = await session.run({
       image: new ort.Tensor("float32", input, [picks.length, 3, IMAGE_SIZE, IMAGE_SIZE]),
     });
-    const onnx = embedding!.data as Float32Array;
+    const onnx = image_embeds!.data as Float32Array;
     let maxDiff = 0;
     for (const [k, s] of picks.entries()) {
       for (let j = 0; j < EMBEDDING_VALUES; j++) {
@@ -177,7 +180,7 @@ describe("sim01 files", () => {
     },
   );
 
-  it("is served by the ModelServer, mask included", async () => {
+  it("is served by the ModelServer, mask included, as a model that can reconstruct", async () => {
     const server = await ModelServer.open({
       bundleDirs: [sim.bundleDir],
       providers: ["cpu"],
@@ -187,6 +190,20 @@ describe("sim01 files", () => {
     try {
       const [model] = await server.listModels();
       expect(model).toMatchObject({ id: "sim01", input: { voxels: space.voxels, grid: GRID } });
+      expect(model!.capabilities).toEqual({
+        embeddings: true,
+        retrieval: true,
+        reconstruction: true,
+        missing_for_reconstruction: [],
+      });
+      // Requests that leave settings out get the bundle's: guidance 1, as sim01's decoder world is exact.
+      expect(model!.reconstruction_defaults).toEqual({
+        samples: 16,
+        seed: 42,
+        decoder_steps: 20,
+        guidance_scale: 1,
+        img2img_strength: 0.85,
+      });
       expect(Array.from((await server.getMask("sim01"))!)).toEqual(
         Array.from(space.mask!, (v) => (v > 0 ? 1 : 0)),
       );

@@ -8,6 +8,7 @@ import type { VectorStore } from "../../core/search/vector-index.ts";
 import { retrievalVector } from "./encoder.ts";
 import { EMBEDDING_VALUES, STIMULUS_INDEX } from "./sim01-spec.ts";
 import type { StimulusRecord } from "./stimulus-files.ts";
+import { stimulusImageKey } from "./stimulus-images.ts";
 
 const UPSERT_BATCH = 500;
 
@@ -15,14 +16,28 @@ function vectorOf(embeddings: Float32Array, s: number): Float32Array {
   return retrievalVector(embeddings.subarray(s * EMBEDDING_VALUES, (s + 1) * EMBEDDING_VALUES));
 }
 
-/** True when the index holds every stimulus and its first stimulus finds itself. */
+/** A point's payload; the image is named by its blob key (stimulus-images.ts), which the API signs. */
+function payloadOf(record: StimulusRecord) {
+  return {
+    stimulus_id: record.stimulus_id,
+    split: record.split,
+    image_key: stimulusImageKey(record.stimulus_id),
+  };
+}
+
+/** True when the index holds every stimulus and its first stimulus finds itself, with today's payload. */
 async function isCurrent(store: VectorStore, records: StimulusRecord[], embeddings: Float32Array) {
   const existing = (await store.list()).find((i) => i.name === STIMULUS_INDEX);
   if (!existing || existing.count !== records.length || existing.dim !== EMBEDDING_VALUES) return false;
   const index = await store.open(STIMULUS_INDEX);
   try {
     const [hit] = await index.query(vectorOf(embeddings, 0), { k: 1 });
-    return hit?.id === records[0]!.stimulus_id && hit.score > 0.999;
+    const expected = payloadOf(records[0]!);
+    return (
+      hit?.id === records[0]!.stimulus_id &&
+      hit.score > 0.999 &&
+      Object.entries(expected).every(([field, value]) => hit.payload[field] === value)
+    );
   } finally {
     await index.close();
   }
@@ -48,7 +63,7 @@ export async function ensureStimulusIndex(
         records.slice(start, start + UPSERT_BATCH).map((record, k) => ({
           id: record.stimulus_id,
           vector: vectorOf(embeddings, start + k),
-          payload: { stimulus_id: record.stimulus_id, image: record.image, split: record.split },
+          payload: payloadOf(record),
         })),
       );
     }

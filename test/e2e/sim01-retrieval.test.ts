@@ -6,7 +6,7 @@
  * top-1 among the 300 test stimuli far above chance; each plausible mistake keeps every shape and must lose
  * clearly against it. The lab's side (reading NIfTI, masking, the statistics a lab computes) runs here.
  */
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import pino from "pino";
@@ -22,6 +22,7 @@ import { writeNiftiInt16 } from "../../gpu-worker/sim/nsd-writers.ts";
 import { Prng } from "../../gpu-worker/sim/prng.ts";
 import { GRID } from "../../gpu-worker/sim/sim01-spec.ts";
 import { createHarness, type Harness } from "../helpers/harness.ts";
+import { fileOrder, uploadFile as uploadLabFile } from "../helpers/lab-files.ts";
 import { sharedSim01 } from "../helpers/sim01-cache.ts";
 
 const CHANCE = 1 / 300;
@@ -452,7 +453,8 @@ describe("sim01 through the HTTP API: sessions uploaded as NSD's int16 NIfTI", (
       const file = await openBetaFile(path.join(sim.sessionsDir, session.file));
       const wanted = new Set(testTrials(s));
       let t = 0;
-      for await (const volume of iterateTrials(file)) if (wanted.has(t++)) volumes.push(fileOrder(volume));
+      for await (const volume of iterateTrials(file))
+        if (wanted.has(t++)) volumes.push(fileOrder(volume, GRID));
       await file.close();
     }
     const joined = new Int16Array(volumes.length * volumes[0]!.length);
@@ -490,33 +492,9 @@ describe("sim01 through the HTTP API: sessions uploaded as NSD's int16 NIfTI", (
   }, 300_000);
 });
 
-/** A volume read in numpy C order over (x, y, z) as int16 in the files' order (x fastest), for the writer. */
-function fileOrder(volume: Float32Array): Int16Array {
-  const [X, Y, Z] = GRID;
-  const out = new Int16Array(volume.length);
-  for (let x = 0; x < X; x++) {
-    for (let y = 0; y < Y; y++) {
-      for (let z = 0; z < Z; z++) out[x + X * (y + Y * z)] = volume[(x * Y + y) * Z + z]!;
-    }
-  }
-  return out;
-}
-
+/** Uploads one of the lab's files for sim01 (test/helpers/lab-files.ts); NSD's files stay int16. */
 async function uploadFile(file: string): Promise<string> {
-  const bytes = new Uint8Array(await readFile(file));
-  const created = await call<{ id: string; upload: { url: string; headers: Record<string, string> } }>(
-    "/v1/uploads",
-    { filename: path.basename(file), size: bytes.length },
-  );
-  const put = await h.app.request(created.upload.url, {
-    method: "PUT",
-    body: bytes,
-    headers: created.upload.headers,
-  });
-  expect(put.status).toBe(200);
-  const done = await call<{ trials: number; dtype: string }>(`/v1/uploads/${created.id}/complete`, {
-    model: sim.modelId,
-  });
-  expect(done).toMatchObject({ dtype: "<i2" });
-  return created.id;
+  const done = await uploadLabFile(h, key, file, sim.modelId);
+  expect(done.dtype).toBe("<i2");
+  return done.id;
 }

@@ -12,12 +12,12 @@ import { JobStore } from "../../core/jobs/job-store.ts";
 import { WebhookDeliveries } from "../../core/jobs/webhook-deliveries.ts";
 import { WebhookSecretStore } from "../../core/jobs/webhook-secrets.ts";
 import type { WebhookUrlPolicy } from "../../core/jobs/webhook-url-guard.ts";
+import { HttpMetrics } from "../../core/metrics/http-metrics.ts";
 import { LocalVectorStore } from "../../core/search/embedded/local-vector-store.ts";
 import { openBlobStore, verifyLocalPresignedUrl } from "../../core/storage/open-blob-store.ts";
 import { UploadStore } from "../../core/uploads/upload-store.ts";
 import { createApp } from "../../functions/app.ts";
 import type { App } from "../../functions/env.ts";
-import { HttpMetrics } from "../../functions/metrics.ts";
 import type { AppServices } from "../../functions/services.ts";
 import { ModelServer } from "../../gpu-worker/runtime/model-server.ts";
 

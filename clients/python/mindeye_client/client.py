@@ -179,9 +179,65 @@ class Client:
         response = self._request("POST", "/v1/retrievals", body)
         if response.status_code == 202:
             job = self.wait(response.json(), progress=progress)
-            found = json.loads(self.download(job["outputs"]["files"]["results"]))
-            return {**found, "preprocessing": job["outputs"].get("preprocessing"), "job": job}
+            # The results with each index image as a fresh signed URL (the stored file keeps only keys).
+            return {**self._json("GET", f"/v1/jobs/{job['id']}/results"), "job": job}
         return response.json()
+
+    # -- reconstructions -------------------------------------------------------------------------
+
+    def reconstruct(
+        self,
+        model: str,
+        betas: Betas,
+        *,
+        preprocessing: Optional[Mapping[str, Any]] = None,
+        samples: Optional[int] = None,
+        seed: Optional[int] = None,
+        prior_steps: Optional[int] = None,
+        decoder_steps: Optional[int] = None,
+        guidance_scale: Optional[float] = None,
+        img2img_strength: Optional[float] = None,
+        outputs: Optional[Sequence[str]] = None,
+        previews: Optional[bool] = None,
+        deadline_seconds: Optional[int] = None,
+        webhook: Optional[Mapping[str, Any]] = None,
+        idempotency_key: Optional[str] = None,
+        wait: bool = True,
+        timeout: Optional[float] = None,
+        progress: Progress = None,
+    ) -> dict:
+        """Reconstructs the seen image of each input (a row of betas after ``average``): always a job.
+
+        Options left out take the model's ``reconstruction_defaults`` (MindEye1: 16 samples, seed 42,
+        20 decoder steps, guidance 3.5, img2img 0.85) and every output. Waits for the job and returns its outputs,
+        ``{"reconstructions": [{"input", "best": {"url", "width", "height", "clip_score"}, "candidates",
+        "blurry", "seed"}, ...], "files": {..., "scores.json"}, ..., "job"}``: fetch a picture with
+        ``download(r["best"])``. ``progress`` (True for a bar, or a callable given the job at each event,
+        with ``progress_detail``) watches it; ``wait=False`` returns the queued job instead.
+        """
+        body = _without_none(
+            {
+                "model": model,
+                "betas": betas_of(betas),
+                "preprocessing": preprocessing,
+                "samples": samples,
+                "seed": seed,
+                "prior_steps": prior_steps,
+                "decoder_steps": decoder_steps,
+                "guidance_scale": guidance_scale,
+                "img2img_strength": img2img_strength,
+                "outputs": None if outputs is None else list(outputs),
+                "previews": previews,
+                "deadline_seconds": deadline_seconds,
+                "webhook": None if webhook is None else dict(webhook),
+            }
+        )
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+        queued = self._json("POST", "/v1/reconstructions", body, headers=headers)
+        if not wait:
+            return queued
+        job = self.wait(queued, timeout=timeout, progress=progress)
+        return {**job["outputs"], "job": job}
 
     # -- jobs ------------------------------------------------------------------------------------
 
@@ -217,7 +273,8 @@ class Client:
         """Follows the job until it ends; returns it once succeeded.
 
         ``progress=True`` draws a bar on stderr; a callable gets the job at each event. A failed job raises
-        the error of its ``error`` code (with ``.job`` set); canceled or expired raises JobCanceledError.
+        the error of its ``error`` code (with ``.job`` set), and so does an expired one (``deadline_exceeded``);
+        a canceled one raises JobCanceledError.
         """
         job_id = _job_id(job)
         report = bars.job_bar if progress is True else progress or None
@@ -239,7 +296,7 @@ class Client:
         if current["status"] == "succeeded":
             # The events carry no inputs and the outputs' URLs were signed then: fetch them fresh.
             return self.job(job_id)
-        if current["status"] == "failed":
+        if current["status"] == "failed" or (current["status"] == "expired" and current.get("error")):
             error = error_from_problem(current.get("error") or {})
             error.job = dict(current)
             raise error

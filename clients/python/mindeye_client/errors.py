@@ -78,6 +78,10 @@ class ServiceUnavailableError(APIError):
     """503: at capacity or still starting; wait ``retry_after`` seconds."""
 
 
+class DeadlineExceededError(APIError):
+    """504: a job's error when it did not finish by its deadline (it is ``expired``; ``.job`` is set)."""
+
+
 #: The API's closed list of codes: code -> (HTTP status, class raised).
 ERROR_CODES: dict = {
     "invalid_request": (400, BadRequestError),
@@ -111,6 +115,7 @@ ERROR_CODES: dict = {
     "invalid_vector": (422, UnprocessableError),
     "webhook_url_refused": (422, UnprocessableError),
     "job_not_cancelable": (409, ConflictError),
+    "deadline_exceeded": (504, DeadlineExceededError),
     "rate_limited": (429, RateLimitError),
     "overloaded": (503, ServiceUnavailableError),
     "not_ready": (503, ServiceUnavailableError),
@@ -132,6 +137,7 @@ _BY_STATUS = {
     500: InternalServerError,
     502: UpstreamError,
     503: ServiceUnavailableError,
+    504: DeadlineExceededError,
 }
 
 
@@ -155,7 +161,7 @@ class UnexpectedResponseError(MindEyeError):
 
 
 class JobCanceledError(MindEyeError):
-    """The job was canceled (or expired before it started) instead of finishing."""
+    """The job was canceled (or expired without an error) instead of finishing."""
 
     def __init__(self, job: dict):
         self.job = job

@@ -1,7 +1,8 @@
 """mindeye_client against a live server with sim01 (started by python-client.test.ts).
 
 Environment: MINDEYE_API_URL, MINDEYE_API_KEY, MINDEYE_SESSIONS (a `mindeye sim export-trials` folder),
-MINDEYE_ERROR_CODES (the server's closed list as JSON, {code: status}).
+MINDEYE_ERROR_CODES (the server's closed list as JSON, {code: status}), MINDEYE_RECON_MODEL (a model
+that reconstructs, with MINDEYE_RECON_VOXELS voxels: the harness serves a small stand-in bundle).
 """
 
 import http.server
@@ -138,13 +139,18 @@ class Jobs(LiveServer):
         self.assertEqual(len(found["results"]), len(seen))
         top1 = np.mean([hits[0]["payload"]["stimulus_id"] == image for image, hits in zip(seen, found["results"])])
         self.assertGreater(top1, 0.5)  # chance is 1/300
+        # Each hit's image is a signed URL of the stimulus's PNG, fetched without the API key.
+        png = self.client.download(found["results"][0][0]["payload"]["image"])
+        self.assertEqual(png[:8], b"\x89PNG\r\n\x1a\n")
 
 
-class Webhooks(LiveServer):
-    def test_a_delivered_event_verifies_and_a_tampered_one_does_not(self):
-        received = []
+class Receiver:
+    """A webhook receiver on 127.0.0.1 keeping each (raw body, headers)."""
 
-        class Receiver(http.server.BaseHTTPRequestHandler):
+    def __enter__(self):
+        received = self.received = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers["content-length"]))
                 received.append((body, dict(self.headers)))
@@ -154,10 +160,111 @@ class Webhooks(LiveServer):
             def log_message(self, *args):
                 pass
 
-        server = http.server.HTTPServer(("127.0.0.1", 0), Receiver)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        try:
-            url = f"http://127.0.0.1:{server.server_port}/hook"
+        self.server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
+        return self
+
+    def wait_for(self, event_type, seconds=30):
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            for body, headers in self.received:
+                if json.loads(body)["type"] == event_type:
+                    return body, headers
+            time.sleep(0.1)
+        raise AssertionError(f"no {event_type} webhook arrived within {seconds} s")
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+RECON_MODEL = os.environ.get("MINDEYE_RECON_MODEL", "")
+RECON_VOXELS = int(os.environ.get("MINDEYE_RECON_VOXELS", "0"))
+
+
+class Reconstructions(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.client = me.Client()
+        rows = np.arange(3 * RECON_VOXELS, dtype=np.float32).reshape(3, RECON_VOXELS)
+        cls.betas = np.sin(rows * 0.7 + np.arange(3)[:, None] * 1.3).astype(np.float32)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.client.close()
+
+    def test_reconstruct_waits_and_returns_the_pngs_scores_and_progress(self):
+        events = []
+        result = self.client.reconstruct(
+            RECON_MODEL, self.betas[:2], samples=3, seed=7, previews=True, progress=events.append
+        )
+        self.assertEqual(result["job"]["status"], "succeeded")
+        recs = result["reconstructions"]
+        self.assertEqual([r["input"] for r in recs], [0, 1])
+        for rec in recs:
+            self.assertEqual(sorted(rec), ["best", "blurry", "candidates", "input", "seed"])
+            self.assertEqual(rec["seed"], 7)
+            self.assertEqual(len(rec["candidates"]), 3)
+            best = self.client.download(rec["best"])
+            self.assertEqual(best[:8], b"\x89PNG\r\n\x1a\n")
+            self.assertEqual(rec["best"]["clip_score"], max(c["clip_score"] for c in rec["candidates"]))
+        scores = json.loads(self.client.download(result["files"]["scores.json"]))
+        self.assertEqual([s["clip_scores"] for s in scores], [[c["clip_score"] for c in r["candidates"]] for r in recs])
+        # Progress names the input, stage and step; a preview arrives as a signed URL.
+        details = [e["progress_detail"] for e in events if e.get("progress_detail")]
+        self.assertTrue(any(d["stage"] == "prior" and d["steps"] == 100 for d in details), details[:3])
+        previews = [d["preview"] for d in details if "preview" in d]
+        self.assertTrue(previews, "no preview in the progress events")
+        self.assertEqual(self.client.download(previews[-1])[:4], b"\x89PNG")
+        # The same seed gives the same bytes; another seed other ones.
+        again = self.client.reconstruct(RECON_MODEL, self.betas[:1], samples=3, seed=7, outputs=["best"])
+        other = self.client.reconstruct(RECON_MODEL, self.betas[:1], samples=3, seed=8, outputs=["best"])
+        best0 = self.client.download(recs[0]["best"])
+        self.assertEqual(self.client.download(again["reconstructions"][0]["best"]), best0)
+        self.assertNotEqual(self.client.download(other["reconstructions"][0]["best"]), best0)
+
+    def test_bad_options_and_betas_are_raised_as_typed_errors_before_a_job_exists(self):
+        with self.assertRaises(me.BadRequestError) as raised:
+            self.client.reconstruct(RECON_MODEL, self.betas[:1], samples=17)
+        self.assertIn("samples", raised.exception.detail)
+        with self.assertRaises(me.UnprocessableError) as raised:
+            self.client.reconstruct(RECON_MODEL, self.betas[:1, :-1])
+        self.assertEqual(raised.exception.code, "voxel_count_mismatch")
+
+    def test_a_deadline_expires_the_job_and_keeps_what_was_done(self):
+        many = np.repeat(self.betas, 40, axis=0)
+        with self.assertRaises(me.DeadlineExceededError) as raised:
+            self.client.reconstruct(RECON_MODEL, many, samples=16, outputs=["best"], deadline_seconds=2)
+        job = raised.exception.job
+        self.assertEqual(job["status"], "expired")
+        self.assertEqual(raised.exception.code, "deadline_exceeded")
+        self.assertLess(len((job.get("outputs") or {}).get("reconstructions", [])), len(many))
+
+    def test_not_waiting_returns_the_queued_job_and_its_webhook_verifies(self):
+        with Receiver() as receiver:
+            queued = self.client.reconstruct(
+                RECON_MODEL, self.betas[2:], samples=2, wait=False, idempotency_key="py-recon-1",
+                webhook={"url": receiver.url, "events": ["job.succeeded"]},
+            )
+            self.assertIn(queued["status"], ("queued", "running"))
+            replayed = self.client.reconstruct(
+                RECON_MODEL, self.betas[2:], samples=2, wait=False, idempotency_key="py-recon-1",
+                webhook={"url": receiver.url, "events": ["job.succeeded"]},
+            )
+            self.assertEqual(replayed["id"], queued["id"])
+            body, headers = receiver.wait_for("job.succeeded")
+        secret = self.client.webhook_secret()["secret"]
+        event = me.verify_webhook(secret, body, headers)
+        self.assertEqual(event["data"]["id"], queued["id"])
+        with self.assertRaises(me.WebhookVerificationError):
+            me.verify_webhook(secret, body.replace(b"succeeded", b"failed"), headers)
+
+
+class Webhooks(LiveServer):
+    def test_a_delivered_event_verifies_and_a_tampered_one_does_not(self):
+        with Receiver() as receiver:
+            url = receiver.url
             response = self.client._request(
                 "POST", "/v1/embeddings",
                 {"model": MODEL, "betas": {"upload_id": self.from_path["id"], "trials": [0, 1]},
@@ -165,14 +272,7 @@ class Webhooks(LiveServer):
                 headers={"prefer": "respond-async"},
             )
             job = self.client.wait(response.json())
-            deadline = time.monotonic() + 30
-            while not received and time.monotonic() < deadline:
-                time.sleep(0.2)
-        finally:
-            server.shutdown()
-            server.server_close()
-        self.assertTrue(received, "no webhook arrived within 30 s")
-        body, headers = received[0]
+            body, headers = receiver.wait_for("job.succeeded")
         secret = self.client.webhook_secret()["secret"]
         event = me.verify_webhook(secret, body, headers)
         self.assertEqual((event["type"], event["data"]["id"]), ("job.succeeded", job["id"]))

@@ -1,37 +1,43 @@
 /**
- * Reconstructs sim01's held-out test images through `reconstruct` on the world's bundle and scores them
- * (image-metrics.ts), beside the controls that must lose: the voxels shuffled (a fixed permutation of each
- * trial's voxels), the prior skipped (its graph replaced by one returning the brain embedding itself, so
- * the decoder is conditioned on the backbone) and best-of-N replaced by a seeded random pick.
+ * Reconstructs sim01's held-out test images through `reconstruct` on the generated sim01 bundle and scores
+ * them (image-metrics.ts), beside the controls that must lose: the voxels shuffled (a fixed permutation of
+ * each trial's voxels), the prior skipped (a copy of the bundle whose prior returns the brain embedding
+ * itself, so the decoder is conditioned on the backbone) and best-of-N replaced by a seeded random pick among
+ * the same candidates.
+ * Two-way identification compares the bundle's clip_image features (the stand-in CLIP) of each
+ * reconstruction with the seen images' embeddings.
  */
-import { mkdtemp, rm } from "node:fs/promises";
+import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { BundleManifest } from "../../../core/contracts/bundle-manifest.ts";
 import { loadBundle } from "../../bundles/load-bundle.ts";
 import { modelSettings } from "../../reconstruction/model-settings.ts";
 import { reconstruct } from "../../reconstruction/reconstruct.ts";
-import { openReconstructionGraphs, releaseGraphs } from "../../reconstruction/reconstruction-graphs.ts";
+import {
+  openReconstructionGraphs,
+  type ReconstructionGraphs,
+  releaseGraphs,
+} from "../../reconstruction/reconstruction-graphs.ts";
 import { floatInput, model, node, scalar } from "../../test-graphs/onnx-builder.ts";
-import { encodeImage, imageTensor } from "../encoder.ts";
+import { sha256, writeGraph } from "../bundle.ts";
 import { Prng } from "../prng.ts";
-import type { RidgeFit } from "../ridge.ts";
 import { EMBEDDING_VALUES, IMAGE_SIZE, TOKEN_DIM, TOKENS } from "../sim01-spec.ts";
-import type { World } from "../world.ts";
 import type { HeldOutTrial } from "./held-out-trials.ts";
-import { pixCorr, ssim, twoWayIdentification } from "./image-metrics.ts";
-import { writeReconBundle } from "./recon-bundle.ts";
+import { identificationPerTrial, pixCorr, ssim } from "./image-metrics.ts";
 import { IMAGE_EMBED_SCALE } from "./recon-graphs.ts";
-import type { ReconWorld } from "./recon-world.ts";
 
 export const CONDITIONS = ["sim01", "voxels_shuffled", "prior_skipped", "random_pick"] as const;
 export type Condition = (typeof CONDITIONS)[number];
 
-export interface ConditionScores {
+export const METRICS = ["pixCorr", "ssim", "identification"] as const;
+export type Metric = (typeof METRICS)[number];
+
+export interface ConditionScores extends Record<Metric, number> {
   condition: Condition;
-  pixCorr: number;
-  ssim: number;
-  identification: number;
-  /** Wall seconds per reconstruction. */
+  /** Each metric per trial, in trial order (the means above are their averages). */
+  perTrial: Record<Metric, number[]>;
+  /** Wall seconds per reconstruction (the random pick shares sim01's run). */
   seconds: number;
   /** The reconstructed images, [3, 64, 64] each, in trial order. */
   images: Float32Array[];
@@ -52,57 +58,78 @@ function passThroughPrior(): Uint8Array {
   });
 }
 
+/** A copy of the bundle at `from` with its prior replaced by the pass-through one. */
+async function priorSkippedBundle(from: string, to: string): Promise<void> {
+  await cp(from, to, { recursive: true });
+  const manifestPath = join(to, "manifest.json");
+  const manifest = JSON.parse(await readFile(manifestPath, "utf8")) as BundleManifest;
+  const prior = passThroughPrior();
+  manifest.graphs.prior = await writeGraph(to, "prior", prior);
+  manifest.files["prior.onnx"] = sha256(prior);
+  await writeFile(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
+}
+
 export async function evaluateReconstructions(args: {
-  world: World;
-  fit: RidgeFit;
-  recon: ReconWorld;
+  /** The generated sim01 bundle (ensureSim01's bundleDir). */
+  bundleDir: string;
   trials: HeldOutTrial[];
   /** reconstruct's options (samples, decoder_steps, ...); seed is set per trial. */
   options?: Record<string, unknown>;
-  conditions?: readonly Condition[];
 }): Promise<ConditionScores[]> {
-  const { world, fit, recon, trials } = args;
+  const { trials } = args;
   const dir = await mkdtemp(join(tmpdir(), "sim01-recon-"));
-  const voxels = world.subject.roiFileOffsets.length;
+  const voxels = trials[0]!.voxels.length;
   const permutation = new Prng(7).shuffle(Array.from({ length: voxels }, (_, i) => i));
   const pick = new Prng(11);
   try {
     const scores: ConditionScores[] = [];
-    for (const condition of args.conditions ?? CONDITIONS) {
-      const bundleDir = join(dir, condition);
-      await writeReconBundle(bundleDir, world, fit, recon, {
-        replace: condition === "prior_skipped" ? { prior: passThroughPrior() } : {},
-      });
+    // The random pick chooses among the very candidates sim01's run decoded (same seeds), so the two differ
+    // only in the selection.
+    for (const run of ["sim01", "voxels_shuffled", "prior_skipped"] as const) {
+      let bundleDir = args.bundleDir;
+      if (run === "prior_skipped") {
+        bundleDir = join(dir, run);
+        await priorSkippedBundle(args.bundleDir, bundleDir);
+      }
       const bundle = await loadBundle(bundleDir);
       const settings = modelSettings(bundle.manifest);
       const graphs = await openReconstructionGraphs(bundle, { providers: ["cpu"], intraOpThreads: 1 });
-      const images: Float32Array[] = [];
-      const started = performance.now();
+      const best: Float32Array[] = [];
+      const random: Float32Array[] = [];
       try {
+        const started = performance.now();
         for (const [t, trial] of trials.entries()) {
           const input =
-            condition === "voxels_shuffled"
+            run === "voxels_shuffled"
               ? Float32Array.from(permutation, (i) => trial.voxels[i]!)
               : trial.voxels;
-          const random = condition === "random_pick";
           const result = await reconstruct({
             graphs,
             settings,
             voxels: input,
-            options: { ...args.options, seed: 1000 + t, outputs: [random ? "candidates" : "best"] },
+            options: { ...args.options, seed: 1000 + t, outputs: ["best", "candidates"] },
           });
-          if (random) {
+          best.push(result.image!.data);
+          if (run === "sim01") {
             const n = result.similarities.length;
             const size = result.candidates!.data.length / n;
             const chosen = pick.int(0, n);
-            images.push(result.candidates!.data.slice(chosen * size, (chosen + 1) * size));
-          } else images.push(result.image!.data);
+            random.push(result.candidates!.data.slice(chosen * size, (chosen + 1) * size));
+          }
+        }
+        const seconds = (performance.now() - started) / 1000 / trials.length;
+        scores.push({ condition: run, ...(await score(graphs, trials, best)), seconds, images: best });
+        if (run === "sim01") {
+          scores.push({
+            condition: "random_pick",
+            ...(await score(graphs, trials, random)),
+            seconds,
+            images: random,
+          });
         }
       } finally {
         await releaseGraphs(graphs);
       }
-      const seconds = (performance.now() - started) / 1000 / trials.length;
-      scores.push({ condition, ...score(world, trials, images), seconds, images });
     }
     return scores;
   } finally {
@@ -110,17 +137,40 @@ export async function evaluateReconstructions(args: {
   }
 }
 
-function score(world: World, trials: HeldOutTrial[], images: Float32Array[]) {
-  const truths = trials.map((t) => imageTensor(world.pixels[t.stimulus]!));
-  const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
-  return {
-    pixCorr: mean(images.map((image, i) => pixCorr(image, truths[i]!))),
-    ssim: mean(images.map((image, i) => ssim(image, truths[i]!, IMAGE_SIZE))),
-    identification: twoWayIdentification(
-      images.map((image) => encodeImage(world.encoder, image)),
-      trials.map((t) =>
-        world.embeddings.subarray(t.stimulus * EMBEDDING_VALUES, (t.stimulus + 1) * EMBEDDING_VALUES),
-      ),
+async function score(graphs: ReconstructionGraphs, trials: HeldOutTrial[], images: Float32Array[]) {
+  const batch = new Float32Array(images.length * images[0]!.length);
+  images.forEach((image, i) => {
+    batch.set(image, i * image.length);
+  });
+  const { image_embeds: features } = await graphs.clip_image.runOnce(
+    { image: { data: batch, dims: [images.length, 3, IMAGE_SIZE, IMAGE_SIZE] } },
+    ["image_embeds"],
+  );
+  const perTrial: Record<Metric, number[]> = {
+    pixCorr: images.map((image, i) => pixCorr(image, trials[i]!.image)),
+    ssim: images.map((image, i) => ssim(image, trials[i]!.image, IMAGE_SIZE)),
+    identification: identificationPerTrial(
+      images.map((_, i) => features!.data.subarray(i * EMBEDDING_VALUES, (i + 1) * EMBEDDING_VALUES)),
+      trials.map((t) => t.embedding),
     ),
   };
+  const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
+  return {
+    perTrial,
+    pixCorr: mean(perTrial.pixCorr),
+    ssim: mean(perTrial.ssim),
+    identification: mean(perTrial.identification),
+  };
+}
+
+/** Mean and standard error over trials of a − b per trial (paired: same trials, seeds and candidates). */
+export function pairedGap(
+  a: ConditionScores,
+  b: ConditionScores,
+  metric: Metric,
+): { mean: number; se: number } {
+  const d = a.perTrial[metric].map((v, i) => v - b.perTrial[metric][i]!);
+  const mean = d.reduce((s, v) => s + v, 0) / d.length;
+  const variance = d.reduce((s, v) => s + (v - mean) ** 2, 0) / (d.length - 1);
+  return { mean, se: Math.sqrt(variance / d.length) };
 }

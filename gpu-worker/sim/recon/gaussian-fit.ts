@@ -17,16 +17,26 @@ export function columnMeans(x: Samples): Float64Array {
   return mean.map((v) => v / x.rows);
 }
 
-/** (x − x̄)ᵀ (y − ȳ) / rows, [x.cols, y.cols]. */
+/**
+ * (x − x̄)ᵀ (y − ȳ) / rows, [x.cols, y.cols]. Each row's outer product is added along contiguous output rows
+ * (the generation's hot loop), and only once per pair when x and its mean are y and its mean (symmetric).
+ */
 export function crossCovariance(x: Samples, xMean: Float64Array, y: Samples, yMean: Float64Array) {
   const out = new Float64Array(x.cols * y.cols);
   const xc = new Float64Array(x.cols);
+  const yc = new Float64Array(y.cols);
+  const symmetric = x === y && xMean === yMean;
   for (let r = 0; r < x.rows; r++) {
     for (let i = 0; i < x.cols; i++) xc[i] = x.data[r * x.cols + i]! - xMean[i]!;
-    for (let j = 0; j < y.cols; j++) {
-      const yc = y.data[r * y.cols + j]! - yMean[j]!;
-      for (let i = 0; i < x.cols; i++) out[i * y.cols + j]! += xc[i]! * yc;
+    for (let j = 0; j < y.cols; j++) yc[j] = y.data[r * y.cols + j]! - yMean[j]!;
+    for (let i = 0; i < x.cols; i++) {
+      const xi = xc[i]!;
+      const row = i * y.cols;
+      for (let j = symmetric ? i : 0; j < y.cols; j++) out[row + j]! += xi * yc[j]!;
     }
+  }
+  if (symmetric) {
+    for (let i = 0; i < x.cols; i++) for (let j = 0; j < i; j++) out[i * x.cols + j] = out[j * x.cols + i]!;
   }
   return out.map((v) => v / x.rows);
 }
@@ -57,11 +67,12 @@ export function regress(x: Samples, y: Samples, relativeLambda: number) {
 export function predict(x: Samples, fit: ReturnType<typeof regress>): Float64Array {
   const d = fit.yMean.length;
   const out = new Float64Array(x.rows * d);
+  const xc = new Float64Array(x.cols);
   for (let r = 0; r < x.rows; r++) {
+    for (let i = 0; i < x.cols; i++) xc[i] = x.data[r * x.cols + i]! - fit.xMean[i]!;
     for (let j = 0; j < d; j++) {
       let sum = fit.yMean[j]!;
-      for (let i = 0; i < x.cols; i++)
-        sum += fit.b[j * x.cols + i]! * (x.data[r * x.cols + i]! - fit.xMean[i]!);
+      for (let i = 0; i < x.cols; i++) sum += fit.b[j * x.cols + i]! * xc[i]!;
       out[r * d + j] = sum;
     }
   }

@@ -108,15 +108,22 @@ export function ssim(a: ArrayLike<number>, b: ArrayLike<number>, side: number): 
   return total / count;
 }
 
+/**
+ * Two-way identification of each reconstruction's features against their images' (same order): the fraction
+ * of the other images its own image beats.
+ */
+export function identificationPerTrial(recons: ArrayLike<number>[], truths: ArrayLike<number>[]): number[] {
+  const n = recons.length;
+  return recons.map((recon, j) => {
+    const own = pearson(recon, truths[j]!);
+    let beaten = 0;
+    for (let i = 0; i < n; i++) if (i !== j && pearson(recon, truths[i]!) < own) beaten++;
+    return beaten / (n - 1);
+  });
+}
+
 /** Two-way identification of reconstructions' features against their images' (same order). */
 export function twoWayIdentification(recons: ArrayLike<number>[], truths: ArrayLike<number>[]): number {
-  const n = recons.length;
-  let total = 0;
-  for (let j = 0; j < n; j++) {
-    const own = pearson(recons[j]!, truths[j]!);
-    let beaten = 0;
-    for (let i = 0; i < n; i++) if (i !== j && pearson(recons[j]!, truths[i]!) < own) beaten++;
-    total += beaten / (n - 1);
-  }
-  return total / n;
+  const perTrial = identificationPerTrial(recons, truths);
+  return perTrial.reduce((a, b) => a + b, 0) / perTrial.length;
 }

@@ -1,6 +1,6 @@
 /**
- * The five graphs sim01 adds for reconstruction, with the bundle signatures reconstruct.ts calls, and
- * sim01's stand-in CLIP re-exported as `clip_image` -> `image_embeds`. `prior` and `unet` are the exact
+ * The five graphs sim01 adds for reconstruction, with the bundle signatures reconstruct.ts calls (clip_image,
+ * the stand-in CLIP, is onnx-graphs.ts's). `prior` and `unet` are the exact
  * denoisers of the fitted Gaussian worlds (recon-world.ts), so the samplers draw from known distributions:
  * - prior: x̂₀ = m + a v (x − a m) / (a² v + s²) per coordinate, m = s_e (μ_e + C (brain_embed − μ_b)),
  *   v = s_e² σ², s_e the manifest's image_embed_scale, a = √ᾱ_t, s² = 1 − ᾱ_t (cosine, 100 steps);
@@ -24,8 +24,6 @@ import {
   node,
   scalar,
 } from "../../test-graphs/onnx-builder.ts";
-import type { EncoderWeights } from "../encoder.ts";
-import { clipImageGraph } from "../onnx-graphs.ts";
 import { EMBEDDING_VALUES, IMAGE_SIZE, TOKEN_DIM, TOKENS } from "../sim01-spec.ts";
 import {
   BLOCK,
@@ -243,14 +241,4 @@ export function vaeEncoderGraph(world: ReconWorld): Uint8Array {
     input: [floatInput("image", IMAGE_DIMS)],
     output: [floatInput("mean", LATENT_DIMS), floatInput("logvar", LATENT_DIMS)],
   });
-}
-
-/** sim01's stand-in CLIP graph (onnx-graphs.ts) with its output named `image_embeds`, as the pipeline asks. */
-export function clipImageEmbedsGraph(weights: EncoderWeights): Uint8Array {
-  const proto = onnx.ModelProto.decode(clipImageGraph(weights));
-  const graph = proto.graph!;
-  for (const n of graph.node ?? [])
-    n.output = (n.output ?? []).map((o) => (o === "embedding" ? "image_embeds" : o));
-  for (const o of graph.output ?? []) if (o.name === "embedding") o.name = "image_embeds";
-  return onnx.ModelProto.encode(proto).finish();
 }

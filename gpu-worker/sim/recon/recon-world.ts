@@ -95,8 +95,9 @@ export function fitReconWorld(world: World, fit: RidgeFit): ReconWorld {
     (p, i) => latents[i]! - p,
   );
   const r = { data: residual, rows, cols: LATENT_VALUES };
+  const residualMean = columnMeans(r);
   const { values, vectors } = symmetricEigen(
-    crossCovariance(r, columnMeans(r), r, columnMeans(r)),
+    crossCovariance(r, residualMean, r, residualMean),
     LATENT_VALUES,
   );
 

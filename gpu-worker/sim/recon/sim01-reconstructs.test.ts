@@ -1,96 +1,143 @@
 /**
- * sim01 reconstructs: the world's graphs do what their docs say (the VAE stand-in is an exact
- * autoencoder, clip_image is the stand-in CLIP, the UNet is the exact ε̂ of its Gaussian world), and held-out
- * reconstructions through `reconstruct` beat the three controls that must lose, with the same PNG bytes for the
- * same seed. Few samples and steps here (N = 4, 10 decoder steps, 40 images); the full settings run in
- * bench/sim01-reconstruction.ts. Building the world and fitting the ridge dominate the runtime.
+ * sim01 reconstructs, on the bundle `npm start` serves (the shared generated sim01, test/helpers/sim01-cache.ts,
+ * so nothing is refitted here): its world's graphs do what their docs say (the VAE stand-in is an exact linear
+ * autoencoder, the UNet is the exact ε̂ of a Gaussian world), and held-out reconstructions through
+ * `reconstruct` beat every control on each metric by the margins docs/simulated-subject.md measures (MARGINS),
+ * with the same PNG bytes for the same seed. Fewer decoder steps and images than the full measurement,
+ * bench/sim01-reconstruction.ts.
  */
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import pkg from "onnx-proto";
 import sharp from "sharp";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
+import { sharedSim01 } from "../../../test/helpers/sim01-cache.ts";
 import { loadBundle } from "../../bundles/load-bundle.ts";
+import { GraphSession } from "../../reconstruction/graph-session.ts";
 import { DECODER_SCHEDULE, modelSettings } from "../../reconstruction/model-settings.ts";
 import { reconstruct } from "../../reconstruction/reconstruct.ts";
 import { openReconstructionGraphs, releaseGraphs } from "../../reconstruction/reconstruction-graphs.ts";
 import { scaledLinearSchedule } from "../../samplers/scaled-linear-schedule.ts";
-import { openGraph } from "../../test-graphs/open-graph.ts";
-import { encodeImage, imageTensor } from "../encoder.ts";
-import { fitVoxel2clip } from "../fit-voxel2clip.ts";
 import { Prng } from "../prng.ts";
-import type { RidgeFit } from "../ridge.ts";
 import { EMBEDDING_VALUES, IMAGE_SIZE } from "../sim01-spec.ts";
-import { buildWorld, type World } from "../world.ts";
-import { type ConditionScores, evaluateReconstructions } from "./evaluate-reconstructions.ts";
-import { heldOutTrials } from "./held-out-trials.ts";
+import {
+  type Condition,
+  type ConditionScores,
+  evaluateReconstructions,
+  METRICS,
+  type Metric,
+  pairedGap,
+} from "./evaluate-reconstructions.ts";
+import { type HeldOutTrial, heldOutTrials } from "./held-out-trials.ts";
 import { pixCorr, ssim } from "./image-metrics.ts";
 import { encodeLatent, LATENT_SIDE, LATENT_VALUES, VAE_SCALE_FACTOR } from "./latent-basis.ts";
-import { writeReconBundle } from "./recon-bundle.ts";
-import { clipImageEmbedsGraph, unetGraph, vaeDecoderGraph, vaeEncoderGraph } from "./recon-graphs.ts";
-import { clsNormalized, fitReconWorld, type ReconWorld } from "./recon-world.ts";
+import { clsNormalized } from "./recon-world.ts";
 
-let world: World;
-let fit: RidgeFit;
-let recon: ReconWorld;
-let dir: string;
+const { onnx } = pkg;
+
+/** Settings of the held-out run: MindEye's N = 16 (the selection is under test), fewer decoder steps. */
+const RUN = { images: 40, samples: 16, decoder_steps: 10 };
+/**
+ * The least sim01 must beat each control by, per metric, set from the paired gaps measured at RUN (mean ±
+ * standard error over the 40 images; docs/simulated-subject.md has them and the full-settings table). Against
+ * the random pick only PixCorr separates: the stand-in CLIP's similarity hardly tracks SSIM (r = 0.11 over
+ * the candidates) and identification sits at its ceiling (0.99), so there the bound is a tolerance (negative):
+ * best-of-N must not lose by more than about 2.5 standard errors.
+ */
+const MARGINS: Record<Exclude<Condition, "sim01">, Record<Metric, number>> = {
+  // measured 0.723 ± 0.027, 0.358 ± 0.020, 0.529 ± 0.045
+  voxels_shuffled: { pixCorr: 0.5, ssim: 0.25, identification: 0.3 },
+  // measured 0.363 ± 0.025, 0.218 ± 0.017, 0.060 ± 0.017
+  prior_skipped: { pixCorr: 0.25, ssim: 0.15, identification: 0.02 },
+  // measured 0.025 ± 0.007, −0.000 ± 0.006, 0.001 ± 0.002
+  random_pick: { pixCorr: 0.01, ssim: -0.015, identification: -0.005 },
+};
+
+let sim: Awaited<ReturnType<typeof sharedSim01>>;
+let trials: HeldOutTrial[];
 
 beforeAll(async () => {
-  world = buildWorld();
-  fit = fitVoxel2clip(world, () => {});
-  recon = fitReconWorld(world, fit);
-  dir = await mkdtemp(join(tmpdir(), "sim01-recon-test-"));
-}, 600_000);
-
-afterAll(async () => {
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
+  sim = await sharedSim01();
+  trials = await heldOutTrials(sim, RUN.images);
+}, 900_000);
 
 const latentDims = [1, 4, LATENT_SIDE, LATENT_SIDE];
-const image = (s: number) => imageTensor(world.pixels[s]!);
+const openBundleGraph = (name: string) =>
+  GraphSession.open(name, join(sim.bundleDir, `${name}.onnx`), { providers: ["cpu"], intraOpThreads: 1 });
 
-describe("the world's graphs", () => {
-  it("vae_encoder inverts vae_decoder, and the decoder's image re-encodes to the TypeScript latent", async () => {
-    const decoder = await openGraph(dir, "vae_decoder", vaeDecoderGraph(recon));
-    const encoder = await openGraph(dir, "vae_encoder", vaeEncoderGraph(recon));
-    const latent = encodeLatent(image(3), recon.latentScale);
-    const raw = latent.map((v) => v / VAE_SCALE_FACTOR);
-    const decoded = (await decoder.runOnce({ latent: { data: raw, dims: latentDims } }, ["image"])).image!;
-    const back = (await encoder.runOnce({ image: decoded }, ["mean"])).mean!.data;
-    for (let i = 0; i < raw.length; i++) expect(back[i]).toBeCloseTo(raw[i]!, 3);
-    // The decoded image is the stimulus's block approximation: it correlates with the stimulus.
-    expect(
-      pixCorr(
-        decoded.data.map((v) => v / 2 + 0.5),
-        image(3),
-      ),
-    ).toBeGreaterThan(0.7);
-    const reencoded = encodeLatent(
-      decoded.data.map((v) => v / 2 + 0.5),
-      recon.latentScale,
-    );
-    for (let i = 0; i < LATENT_VALUES; i++) expect(reencoded[i]).toBeCloseTo(latent[i]!, 4);
-    await decoder.release();
-    await encoder.release();
+/** The float initializers of one of the bundle's graphs, by name. */
+async function initializers(name: string): Promise<Record<string, Float32Array>> {
+  const graph = onnx.ModelProto.decode(await readFile(join(sim.bundleDir, `${name}.onnx`))).graph!;
+  const out: Record<string, Float32Array> = {};
+  for (const t of graph.initializer ?? []) {
+    if (t.dataType !== onnx.TensorProto.DataType.FLOAT || !t.rawData) continue;
+    out[t.name!] = new Float32Array(Uint8Array.from(t.rawData).buffer);
+  }
+  return out;
+}
+
+describe("the world's graphs in the served bundle", () => {
+  it("vae_encoder inverts vae_decoder, and is the block basis at the fitted latent scale", async () => {
+    const decoder = await openBundleGraph("vae_decoder");
+    const encoder = await openBundleGraph("vae_encoder");
+    try {
+      const stimulus = trials[3]!.image;
+      const toVae = (chw: Float32Array) => chw.map((v) => 2 * v - 1);
+      const imageDims = [1, 3, IMAGE_SIZE, IMAGE_SIZE];
+      const raw = (await encoder.runOnce({ image: { data: toVae(stimulus), dims: imageDims } }, ["mean"]))
+        .mean!.data;
+      // The encoder is the TypeScript basis up to one scale, the bundle's fitted latent scale.
+      const coefficients = encodeLatent(stimulus, 1);
+      const latentScale = coefficients[0]! / (raw[0]! * VAE_SCALE_FACTOR);
+      const scaled = encodeLatent(stimulus, latentScale);
+      for (let i = 0; i < LATENT_VALUES; i++) expect(raw[i]! * VAE_SCALE_FACTOR).toBeCloseTo(scaled[i]!, 4);
+      // That scale puts scaled latents near unit RMS over the images (it was fitted on the training ones).
+      const squares = trials.flatMap((t) => Array.from(encodeLatent(t.image, latentScale), (v) => v * v));
+      expect(Math.sqrt(squares.reduce((a, b) => a + b, 0) / squares.length)).toBeGreaterThan(0.8);
+      expect(Math.sqrt(squares.reduce((a, b) => a + b, 0) / squares.length)).toBeLessThan(1.25);
+
+      const decoded = (await decoder.runOnce({ latent: { data: raw, dims: latentDims } }, ["image"])).image!;
+      const back = (await encoder.runOnce({ image: decoded }, ["mean"])).mean!.data;
+      for (let i = 0; i < raw.length; i++) expect(back[i]).toBeCloseTo(raw[i]!, 3);
+      // The decoded image is the stimulus's block approximation: it correlates with the stimulus.
+      expect(
+        pixCorr(
+          decoded.data.map((v) => v / 2 + 0.5),
+          stimulus,
+        ),
+      ).toBeGreaterThan(0.7);
+    } finally {
+      await decoder.release();
+      await encoder.release();
+    }
   });
 
-  it("clip_image outputs image_embeds equal to the stand-in CLIP", async () => {
-    const clip = await openGraph(dir, "clip_image", clipImageEmbedsGraph(world.encoder));
-    const out = (
-      await clip.runOnce({ image: { data: image(5), dims: [1, 3, IMAGE_SIZE, IMAGE_SIZE] } }, [
-        "image_embeds",
-      ])
-    ).image_embeds!.data;
-    const expected = encodeImage(world.encoder, image(5));
-    for (let i = 0; i < EMBEDDING_VALUES; i++) expect(Math.abs(out[i]! - expected[i]!)).toBeLessThan(1e-5);
-    await clip.release();
-  });
-
-  it("unet is the exact ε̂ of its world, and the all-zero context drops the condition", async () => {
-    const unet = await openGraph(dir, "unet", unetGraph(recon));
+  it("unet is the exact ε̂ of a Gaussian world, and the all-zero context drops the condition", async () => {
+    const unet = await openBundleGraph("unet");
+    const w = await initializers("unet");
+    const [muLatent, muCondition, gainT, eigenvalues, eigenvectors] = [
+      w.mu_latent!,
+      w.mu_condition!,
+      w.gain_t!,
+      w.eigenvalues!,
+      w.eigenvectors!,
+    ];
+    const n = LATENT_VALUES;
+    // Σ = U diag(λ) Uᵀ is a covariance: λ ≥ 0 and U orthonormal.
+    expect(Math.min(...eigenvalues)).toBeGreaterThan(0);
+    for (const [j, k] of [
+      [0, 0],
+      [0, 1],
+      [7, 200],
+      [255, 255],
+    ] as const) {
+      let dot = 0;
+      for (let i = 0; i < n; i++) dot += eigenvectors[i * n + j]! * eigenvectors[i * n + k]!;
+      expect(dot).toBeCloseTo(j === k ? 1 : 0, 4);
+    }
     const rng = new Prng(3);
-    const x = Float32Array.from({ length: LATENT_VALUES }, () => rng.gaussian());
-    const condition = clsNormalized(world.embeddings.subarray(0, EMBEDDING_VALUES));
+    const x = Float32Array.from({ length: n }, () => rng.gaussian());
+    const condition = clsNormalized(trials[0]!.embedding);
     const t = 600;
     const acp = scaledLinearSchedule(
       DECODER_SCHEDULE.trainTimesteps,
@@ -108,18 +155,17 @@ describe("the world's graphs", () => {
           ["eps"],
         )
       ).eps!.data;
-    const { muLatent, muCondition, gain, eigenvalues, eigenvectors } = recon.decoder;
+    // ε̂ = s U diag(1 / (ᾱ λ + s²)) Uᵀ (x − √ᾱ μ), μ = μ_z + A (ẽ − μ_ẽ) (μ_z alone unconditioned), in float64.
     const oracle = (conditioned: boolean) => {
       const [a, s2] = [Math.sqrt(acp), 1 - acp];
       const mu = Float64Array.from(muLatent, (m, j) => {
         if (!conditioned) return m;
         let sum = m;
         for (let i = 0; i < EMBEDDING_VALUES; i++)
-          sum += gain[j * EMBEDDING_VALUES + i]! * (condition[i]! - muCondition[i]!);
+          sum += gainT[i * n + j]! * (condition[i]! - muCondition[i]!);
         return sum;
       });
       const centred = Float64Array.from(x, (v, j) => v - a * mu[j]!);
-      const n = LATENT_VALUES;
       const coords = Float64Array.from({ length: n }, (_, k) => {
         let sum = 0;
         for (let j = 0; j < n; j++) sum += eigenvectors[j * n + k]! * centred[j]!;
@@ -131,57 +177,58 @@ describe("the world's graphs", () => {
         return Math.sqrt(s2) * sum;
       });
     };
-    const conditioned = await run(condition);
-    const unconditioned = await run(new Float32Array(EMBEDDING_VALUES));
-    const [wantC, wantU] = [oracle(true), oracle(false)];
-    let gap = 0;
-    for (let j = 0; j < LATENT_VALUES; j++) {
-      expect(Math.abs(conditioned[j]! - wantC[j]!)).toBeLessThan(1e-4);
-      expect(Math.abs(unconditioned[j]! - wantU[j]!)).toBeLessThan(1e-4);
-      gap = Math.max(gap, Math.abs(wantC[j]! - wantU[j]!));
+    try {
+      const conditioned = await run(condition);
+      const unconditioned = await run(new Float32Array(EMBEDDING_VALUES));
+      const [wantC, wantU] = [oracle(true), oracle(false)];
+      let gap = 0;
+      for (let j = 0; j < n; j++) {
+        expect(Math.abs(conditioned[j]! - wantC[j]!)).toBeLessThan(1e-4);
+        expect(Math.abs(unconditioned[j]! - wantU[j]!)).toBeLessThan(1e-4);
+        gap = Math.max(gap, Math.abs(wantC[j]! - wantU[j]!));
+      }
+      expect(gap).toBeGreaterThan(1e-2);
+    } finally {
+      await unet.release();
     }
-    expect(gap).toBeGreaterThan(1e-2);
-    await unet.release();
   });
 });
 
 describe("held-out reconstructions", () => {
   let scores: ConditionScores[];
-  const of = (condition: string) => scores.find((s) => s.condition === condition)!;
+  const of = (condition: Condition) => scores.find((s) => s.condition === condition)!;
 
   beforeAll(async () => {
     scores = await evaluateReconstructions({
-      world,
-      fit,
-      recon,
-      trials: heldOutTrials(world).slice(0, 40),
-      options: { samples: 4, decoder_steps: 10 },
+      bundleDir: sim.bundleDir,
+      trials,
+      options: { samples: RUN.samples, decoder_steps: RUN.decoder_steps },
     });
-  }, 600_000);
+    const gaps = (s: ConditionScores) =>
+      METRICS.map((m) => {
+        const { mean, se } = pairedGap(of("sim01"), s, m);
+        return `${m} ${s[m].toFixed(4)} (sim01 − it ${mean.toFixed(4)} ± ${se.toFixed(4)})`;
+      }).join(", ");
+    console.log(scores.map((s) => `${s.condition}: ${gaps(s)}`).join("\n"));
+  }, 900_000);
 
-  it("look like the seen image, and shuffled voxels do not (docs/simulated-subject.md gives the margins)", () => {
-    const [ok, shuffled] = [of("sim01"), of("voxels_shuffled")];
-    expect(ok.pixCorr).toBeGreaterThan(shuffled.pixCorr + 0.4);
-    expect(ok.ssim).toBeGreaterThan(shuffled.ssim + 0.2);
-    expect(ok.identification).toBeGreaterThan(shuffled.identification + 0.2);
-    expect(ok.identification).toBeGreaterThan(0.9);
-  });
+  it.each(Object.keys(MARGINS) as (keyof typeof MARGINS)[])(
+    "beat the control %s on PixCorr, SSIM and two-way identification by the stated margins",
+    (control) => {
+      for (const [metric, margin] of Object.entries(MARGINS[control]) as [Metric, number][]) {
+        expect(of("sim01")[metric], `${metric} over ${control}`).toBeGreaterThan(
+          of(control)[metric] + margin,
+        );
+      }
+    },
+  );
 
-  it("skipping the prior (the decoder conditioned on the backbone, in its own space) loses on every metric", () => {
-    const [ok, skipped] = [of("sim01"), of("prior_skipped")];
-    expect(ok.pixCorr).toBeGreaterThan(skipped.pixCorr);
-    expect(ok.ssim).toBeGreaterThan(skipped.ssim);
-    expect(ok.identification).toBeGreaterThan(skipped.identification);
-  });
-
-  // At N = 4 over 40 images only PixCorr separates them (SSIM measured 0.463 against 0.470 for the random
-  // pick); at N = 16 over 100 images best-of-N wins on all three (bench/sim01-reconstruction.ts, docs).
-  it("best of N by CLIP similarity beats a random pick of the same candidates on PixCorr", () => {
-    expect(of("sim01").pixCorr).toBeGreaterThan(of("random_pick").pixCorr);
+  it("identify the seen image far above chance (0.5)", () => {
+    expect(of("sim01").identification).toBeGreaterThan(0.9);
   });
 
   it("SSIM and PixCorr score an image against itself as 1 and the reconstruction below it", () => {
-    const truth = image(heldOutTrials(world)[0]!.stimulus);
+    const truth = trials[0]!.image;
     expect(ssim(truth, truth, IMAGE_SIZE)).toBeCloseTo(1, 10);
     expect(pixCorr(truth, truth)).toBeCloseTo(1, 10);
     expect(ssim(of("sim01").images[0]!, truth, IMAGE_SIZE)).toBeLessThan(0.99);
@@ -189,16 +236,13 @@ describe("held-out reconstructions", () => {
 });
 
 it("the same seed gives the same PNG bytes through the bundle on disk", async () => {
-  const bundleDir = join(dir, "bundle");
-  await writeReconBundle(bundleDir, world, fit, recon);
-  const bundle = await loadBundle(bundleDir);
+  const bundle = await loadBundle(sim.bundleDir);
   const graphs = await openReconstructionGraphs(bundle, { providers: ["cpu"], intraOpThreads: 1 });
-  const voxels = heldOutTrials(world)[1]!.voxels;
   const png = async (seed: number) => {
     const result = await reconstruct({
       graphs,
       settings: modelSettings(bundle.manifest),
-      voxels,
+      voxels: trials[1]!.voxels,
       options: { samples: 2, decoder_steps: 5, seed },
     });
     const chw = result.image!.data;

@@ -30,11 +30,31 @@ export class HttpMetrics {
     if (options.processMetrics) collectDefaultMetrics({ register: this.registry });
   }
 
+  /**
+   * The labelled series of each method, route and status seen, so a request costs a map lookup rather
+   * than prom-client hashing its label objects (sorted keys joined) three times. The keys are no more
+   * than the label sets prom-client keeps anyway.
+   */
+  private readonly series = new Map<
+    string,
+    { requests: { inc(): void }; errors: { inc(): void } | null; latency: { observe(v: number): void } }
+  >();
+
   observeRequest(method: string, route: string, status: number, seconds: number): void {
-    const labels = { method, route, status: String(status) };
-    this.requests.inc(labels);
-    if (status >= 400) this.errors.inc(labels);
-    this.latency.observe({ method, route }, seconds);
+    const key = `${method} ${route} ${status}`;
+    let series = this.series.get(key);
+    if (!series) {
+      const labels = { method, route, status: String(status) };
+      series = {
+        requests: this.requests.labels(labels),
+        errors: status >= 400 ? this.errors.labels(labels) : null,
+        latency: this.latency.labels({ method, route }),
+      };
+      this.series.set(key, series);
+    }
+    series.requests.inc();
+    series.errors?.inc();
+    series.latency.observe(seconds);
   }
 
   include(registry: Registry): void {
