@@ -2,8 +2,8 @@ import { stat } from "node:fs/promises";
 import { cpus, freemem, totalmem } from "node:os";
 import { join } from "node:path";
 import ort from "onnxruntime-node";
+import { readNpy } from "../core/npy/index.ts";
 import { type LoadedBundle, loadBundle } from "../gpu-worker/bundles/load-bundle.ts";
-import { readNpy } from "../gpu-worker/bundles/npy.ts";
 import { ensureFullWidthBundle } from "./full-width-bundle.ts";
 
 const VOXELS = 15_724;

@@ -9,7 +9,8 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { decodeNpyBody, decodeTensor, type TensorJson } from "../../core/contracts/tensor.ts";
+import { decodeNpyBody } from "../../core/betas/index.ts";
+import { decodeTensor, type TensorJson } from "../../core/contracts/tensor.ts";
 import packageJson from "../../package.json" with { type: "json" };
 import { type LiveServer, startLiveServer } from "../testing/live-server.ts";
 

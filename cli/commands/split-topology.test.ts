@@ -12,12 +12,11 @@ import { promisify } from "node:util";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ApiKeyStore } from "../../core/auth/api-keys.ts";
-import { encodeNpy } from "../../core/contracts/tensor.ts";
 import type { Database } from "../../core/db/database.ts";
 import { migrate } from "../../core/db/migrate.ts";
 import { openPostgres } from "../../core/db/postgres.ts";
 import { type Receiver, startReceiver } from "../../core/jobs/test-support/receiver.ts";
-import { parseNpy } from "../../gpu-worker/bundles/npy.ts";
+import { encodeNpy, parseNpy } from "../../core/npy/index.ts";
 import { createServerDatabase } from "../../test/helpers/databases.ts";
 import { type RunningS3rver, startS3rver } from "../../test/helpers/s3rver.ts";
 

@@ -3,13 +3,15 @@ import { Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
 import { ApiError } from "../contracts/errors.ts";
 
+const EMPTY = Buffer.alloc(0);
+
 /**
  * Pulls exact byte counts from a stream (a file, a gunzip stream or a zip member), holding only
  * what was asked for. Past `maxBytes` of output it stops with decompression_bomb.
  */
 export class ByteReader {
   #chunks: AsyncIterator<Buffer>;
-  #pending: Buffer = Buffer.alloc(0);
+  #pending: Buffer = EMPTY;
   #done = false;
   #stream: Readable;
   #maxBytes: number;
@@ -33,6 +35,14 @@ export class ByteReader {
       have += take.length;
     }
     return parts.length === 1 ? parts[0]! : Buffer.concat(parts, have);
+  }
+
+  /** The next bytes as they arrive (what is pending first), without copying; null at the end. */
+  async next(): Promise<Buffer | null> {
+    if (this.#pending.length === 0 && !(await this.#pull())) return null;
+    const chunk = this.#pending;
+    this.#pending = EMPTY;
+    return chunk;
   }
 
   /** Skips `count` bytes; returns how many were there. */

@@ -66,13 +66,16 @@ function halfToFloatTable(): Float32Array {
 
 type NumericView = ArrayLike<number> | BigInt64Array | BigUint64Array;
 
-/** A native-endian, aligned view of the bytes (copied and byte-swapped when the file is big-endian). */
-function nativeView(bytes: Uint8Array, type: ElementType): NumericView {
-  const aligned = Buffer.from(bytes); // copy: aligned at offset 0 and safe to swap in place
-  if (!type.littleEndian && type.bytes === 2) aligned.swap16();
-  if (!type.littleEndian && type.bytes === 4) aligned.swap32();
-  if (!type.littleEndian && type.bytes === 8) aligned.swap64();
-  const { buffer, byteOffset } = aligned;
+/**
+ * A native-endian view of `bytes`, which must start at an offset aligned for the type and may be
+ * changed: big-endian values are byte-swapped in place.
+ */
+function viewInPlace(bytes: Uint8Array, type: ElementType): NumericView {
+  const swappable = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (!type.littleEndian && type.bytes === 2) swappable.swap16();
+  if (!type.littleEndian && type.bytes === 4) swappable.swap32();
+  if (!type.littleEndian && type.bytes === 8) swappable.swap64();
+  const { buffer, byteOffset } = bytes;
   const count = bytes.length / type.bytes;
   switch (`${type.kind}${type.bytes}`) {
     case "i1":
@@ -107,24 +110,40 @@ function nativeView(bytes: Uint8Array, type: ElementType): NumericView {
 
 /** Decodes stored elements into float32, applying the file's scaling (computed in float64, as nibabel does). */
 export function decodeElements(bytes: Uint8Array, type: ElementType, scaling: Scaling | null): Float32Array {
-  const view = nativeView(bytes, type);
-  return toFloat32(view, scaling);
+  // copy: aligned at offset 0 and safe to swap in place
+  return toFloat32(viewInPlace(Buffer.from(bytes), type), scaling);
+}
+
+/**
+ * Decodes `staging` (bytes this caller owns, aligned at offset 0; swapped in place when big-endian)
+ * into `out` from index `at`, with the same arithmetic as decodeElements.
+ */
+export function decodeOwnedInto(
+  staging: Uint8Array,
+  type: ElementType,
+  scaling: Scaling | null,
+  out: Float32Array,
+  at: number,
+): void {
+  convertInto(viewInPlace(staging, type), scaling, out, at);
 }
 
 /** Converts any typed array (including the BigInt ones h5wasm returns for 64-bit integers) to float32. */
 export function toFloat32(view: NumericView, scaling: Scaling | null): Float32Array {
   const out = new Float32Array(view.length);
-  if (view instanceof BigInt64Array || view instanceof BigUint64Array) {
-    for (let i = 0; i < view.length; i++) out[i] = Number(view[i]!);
-  } else if (!scaling && view instanceof Float32Array) {
-    out.set(view);
-    return out;
-  } else {
-    for (let i = 0; i < view.length; i++) out[i] = view[i]!;
-  }
-  if (scaling) {
-    const values = view instanceof BigInt64Array || view instanceof BigUint64Array ? out : view;
-    for (let i = 0; i < out.length; i++) out[i] = Number(values[i]) * scaling.slope + scaling.inter;
-  }
+  convertInto(view, scaling, out, 0);
   return out;
+}
+
+function convertInto(view: NumericView, scaling: Scaling | null, out: Float32Array, at: number): void {
+  const count = view.length;
+  if (view instanceof BigInt64Array || view instanceof BigUint64Array) {
+    for (let i = 0; i < count; i++) out[at + i] = Number(view[i]!);
+    if (scaling) for (let i = 0; i < count; i++) out[at + i] = out[at + i]! * scaling.slope + scaling.inter;
+  } else if (scaling) {
+    for (let i = 0; i < count; i++) out[at + i] = view[i]! * scaling.slope + scaling.inter;
+  } else {
+    // TypedArray.set converts each element as an assignment would (float64 to float32 rounds the same way).
+    out.set(view as Float32Array, at);
+  }
 }

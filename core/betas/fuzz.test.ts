@@ -5,40 +5,18 @@ import { deflateRawSync, gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FORMATS_DIR, sharedFixturesMissing } from "../../test/helpers/shared-fixtures.ts";
 import { ApiError } from "../contracts/errors.ts";
+import { frameNpyHeader } from "../npy/header.ts";
 import type { BetaLimits } from "./beta-file.ts";
 import { type OpenBetaFileOptions, openBetaFile } from "./open-beta-file.ts";
 import { summarizeBetas } from "./summarize.ts";
+import { random } from "./testing.ts";
 
 const LIMITS: BetaLimits = { maxDecodedBytes: 8 << 20 };
 let dir = "";
 let counter = 0;
 
-/** mulberry32: a small seeded generator, so failures replay. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function npyBytes(header: string, data: Uint8Array): Buffer {
-  const padded = header.padEnd(118, " ") + "\n";
-  const preamble = Buffer.from([
-    0x93,
-    0x4e,
-    0x55,
-    0x4d,
-    0x50,
-    0x59,
-    1,
-    0,
-    padded.length & 0xff,
-    padded.length >> 8,
-  ]);
-  return Buffer.concat([preamble, Buffer.from(padded, "latin1"), data]);
+  return Buffer.concat([frameNpyHeader(header), data]);
 }
 
 function niftiHeader(dims: number[], datatype: number, bitpix: number, voxOffset = 352): Buffer {

@@ -11,6 +11,7 @@ import {
 import type { BetaFile, BetaLimits, TrialBlock } from "./beta-file.ts";
 import { describeElementType, type ElementType, toFloat32 } from "./element-type.ts";
 import { checkDeclaredSize } from "./streamed-array.ts";
+import { transpose } from "./transpose.ts";
 
 /**
  * h5wasm runs in a 2 GiB wasm heap and, on NSD's one-chunk-per-voxel layout, a read touching a few
@@ -21,6 +22,26 @@ const SLAB_BYTES = 64 << 20;
 const SLAB_CHUNKS = 50_000;
 /** float32 values handed out per trial block (larger blocks mean fewer passes over NSD's chunks). */
 const BLOCK_BYTES = 256 << 20;
+/**
+ * Unwanted chunks between two runs of wanted voxels that are read rather than split into two reads:
+ * on NSD's layout one h5wasm read costs about as much as reading 6-8 more chunks in it.
+ */
+const MERGE_GAP_CHUNKS = 6;
+
+/** Wanted voxels `order[start .. start + members)`, read as one hyperslab of `count` elements from `first`. */
+interface Run {
+  start: number;
+  members: number;
+  first: number;
+  count: number;
+}
+
+/** Indices of `offsets`, in increasing order of offset. */
+function sortedOrder(offsets: Int32Array): Int32Array {
+  const order = new Int32Array(offsets.length);
+  for (let i = 0; i < order.length; i++) order[i] = i;
+  return order.sort((i, j) => offsets[i]! - offsets[j]!);
+}
 
 const ready = h5wasm.ready;
 
@@ -275,49 +296,63 @@ class SlabReader {
 
   /** The given within-trial offsets of every trial: by runs of wanted voxels where chunks are small, else by slabs. */
   gather(offsets: Int32Array): Float32Array {
-    const runs = this.runsOf(offsets);
-    return runs ? this.gatherRuns(offsets, runs) : this.gatherSlabs(offsets);
+    const order = sortedOrder(offsets);
+    const runs = this.runsOf(offsets, order);
+    return runs ? this.gatherRuns(offsets, order, runs) : this.gatherSlabs(offsets, order);
   }
 
   /**
    * Wanted offsets grouped into runs along the last axis, when reading only their chunks beats reading
    * every chunk: NSD's one-chunk-per-voxel layout (750x1x1x1) touches a few percent of its chunks for a
-   * brain mask. Null for contiguous data or chunks big enough that slabs read little waste.
+   * brain mask. Runs a few unwanted chunks apart are read as one, since each read costs far more than a
+   * chunk. Null for contiguous data or chunks big enough that slabs read little waste.
    */
-  runsOf(offsets: Int32Array): { start: number; count: number; first: number }[] | null {
+  runsOf(offsets: Int32Array, order: Int32Array): Run[] | null {
     const spatial = this.chunks.slice(1);
     if (!this.dataset.metadata.chunks || spatial.reduce((a, b) => a * b, 1) > 64) return null;
     const last = this.restDims().at(-1) ?? this.planes;
-    const order = Array.from(offsets.keys()).sort((i, j) => offsets[i]! - offsets[j]!);
-    const runs: { start: number; count: number; first: number }[] = [];
+    const lastChunk = spatial.at(-1) ?? 1;
+    const runs: Run[] = [];
     for (let i = 0; i < order.length; ) {
       const first = offsets[order[i]!]!;
-      let count = 1;
+      const rowEnd = first - (first % last) + last;
+      let members = 1;
+      let end = first + 1;
       // A run stays within one row of the last axis, so it is one hyperslab.
-      while (
-        i + count < order.length &&
-        offsets[order[i + count]!]! === first + count &&
-        (first + count) % last !== 0
-      )
-        count++;
-      runs.push({ start: i, count, first });
-      i += count;
+      while (i + members < order.length) {
+        const next = offsets[order[i + members]!]!;
+        if (
+          next >= rowEnd ||
+          Math.floor(next / lastChunk) - Math.floor((end - 1) / lastChunk) > MERGE_GAP_CHUNKS + 1
+        )
+          break;
+        end = next + 1;
+        members++;
+      }
+      runs.push({ start: i, members, first, count: end - first });
+      i += members;
     }
-    const lastChunk = spatial.at(-1) ?? 1;
     const touched = runs.reduce((n, r) => n + Math.ceil(r.count / lastChunk) + 1, 0);
     const total = (this.planes * this.inner) / spatial.reduce((a, b) => a * b, 1);
     return touched * 4 < total ? runs : null;
   }
 
-  gatherRuns(offsets: Int32Array, runs: { start: number; count: number; first: number }[]): Float32Array {
+  /**
+   * Reads each run's chunks once for all trials. Values are staged voxel by voxel (each run's read is
+   * [trials, run], so a voxel's trials land contiguously) and transposed to [trials, voxels] in tiles:
+   * writing straight into trial rows would touch a cache line per value.
+   */
+  gatherRuns(offsets: Int32Array, order: Int32Array, runs: Run[]): Float32Array {
     const n = offsets.length;
-    const order = Array.from(offsets.keys()).sort((i, j) => offsets[i]! - offsets[j]!);
-    const out = new Float32Array(this.trials * n);
+    const trials = this.trials;
+    const byVoxel = new Float32Array(n * trials);
     const dims = [this.planes, ...this.restDims()];
-    const trialsPerRead = Math.max(1, Math.min(this.trials, this.chunks[0]!));
-    for (let t0 = 0; t0 < this.trials; t0 += trialsPerRead) {
-      const t1 = Math.min(this.trials, t0 + trialsPerRead);
-      runs.forEach((run, r) => {
+    const trialsPerRead = Math.max(1, Math.min(trials, this.chunks[0]!));
+    for (let t0 = 0; t0 < trials; t0 += trialsPerRead) {
+      const t1 = Math.min(trials, t0 + trialsPerRead);
+      const span = t1 - t0;
+      for (let r = 0; r < runs.length; r++) {
+        const run = runs[r]!;
         const index = new Array<number>(dims.length);
         let within = run.first;
         for (let d = dims.length - 1; d >= 0; d--) {
@@ -327,36 +362,47 @@ class SlabReader {
         const ranges: [number, number][] = index.map((at, d) =>
           d === dims.length - 1 ? [at, at + run.count] : [at, at + 1],
         );
-        const slab = this.decode(this.dataset.slice(this.hasTrialAxis ? [[t0, t1], ...ranges] : ranges));
-        if (!slab || slab.length !== (t1 - t0) * run.count) this.fail();
+        const slab = this.numbers(this.dataset.slice(this.hasTrialAxis ? [[t0, t1], ...ranges] : ranges));
+        if (!slab || slab.length !== span * run.count) this.fail();
         // Each run reads a handful of chunks, far from h5wasm's failure sizes; every 64th is re-probed.
-        if (r % 64 === 0 || r === runs.length - 1) {
-          const probe = Math.floor(slab.length / 2);
-          const t = t0 + Math.floor(probe / run.count);
-          const x = index.at(-1)! + (probe % run.count);
-          const single = this.decode(
-            this.dataset.slice([
-              ...(this.hasTrialAxis ? [[t, t + 1] as [number, number]] : []),
-              ...ranges.slice(0, -1),
-              [x, x + 1],
-            ]),
-          );
-          if (single?.length !== 1 || !sameValue(single[0]!, slab[probe]!)) this.fail();
+        if (r % 64 === 0 || r === runs.length - 1) this.probeRun(slab, run, index, ranges, t0);
+        for (let i = run.start; i < run.start + run.members; i++) {
+          const k = order[i]!;
+          const at = offsets[k]! - run.first;
+          const base = k * trials + t0;
+          for (let t = 0; t < span; t++) byVoxel[base + t] = slab[t * run.count + at]!;
         }
-        for (let j = 0; j < run.count; j++) {
-          const k = order[run.start + j]!;
-          for (let t = t0; t < t1; t++) out[t * n + k] = slab[(t - t0) * run.count + j]!;
-        }
-      });
+      }
     }
-    return out;
+    return transpose(byVoxel, n, trials);
+  }
+
+  /** Re-reads the middle element of a run's slab on its own and compares. */
+  probeRun(slab: ArrayLike<number>, run: Run, index: number[], ranges: [number, number][], t0: number): void {
+    const probe = Math.floor(slab.length / 2);
+    const t = t0 + Math.floor(probe / run.count);
+    const x = index.at(-1)! + (probe % run.count);
+    const single = this.decode(
+      this.dataset.slice([
+        ...(this.hasTrialAxis ? [[t, t + 1] as [number, number]] : []),
+        ...ranges.slice(0, -1),
+        [x, x + 1],
+      ]),
+    );
+    if (single?.length !== 1 || !sameValue(single[0]!, slab[probe]!)) this.fail();
+  }
+
+  /** A slab's values as numbers without copying (64-bit integers, which h5wasm returns as BigInts, converted). */
+  numbers(raw: unknown): ArrayLike<number> | null {
+    if (!ArrayBuffer.isView(raw) || raw instanceof DataView) return null;
+    if (raw instanceof BigInt64Array || raw instanceof BigUint64Array) return toFloat32(raw, null);
+    return raw as unknown as ArrayLike<number>;
   }
 
   /** The given within-trial offsets of every trial, reading each slab once across all trials. */
-  gatherSlabs(offsets: Int32Array): Float32Array {
+  gatherSlabs(offsets: Int32Array, order: Int32Array): Float32Array {
     const n = offsets.length;
     const out = new Float32Array(this.trials * n);
-    const order = Array.from(offsets.keys()).sort((i, j) => offsets[i]! - offsets[j]!);
     const trialsPerRead = Math.max(
       1,
       Math.min(this.trials, Math.floor(SLAB_BYTES / (this.inner * this.type.bytes))),

@@ -4,6 +4,7 @@ export { DEFAULT_BETA_LIMITS, infoOf } from "./beta-file.ts";
 export { inMemoryBetaFile } from "./in-memory.ts";
 export type { BetaMatrix, InputSpace } from "./input-space.ts";
 export { assertFinite, extractMaskedVoxels, maskIndices } from "./input-space.ts";
+export { decodeNpyBody } from "./npy.ts";
 export { type OpenBetaFileOptions, openBetaFile } from "./open-beta-file.ts";
 export type { PreprocessingApplied, PreprocessingRequest, ZscoreApplied } from "./preprocess.ts";
 export {

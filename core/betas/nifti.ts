@@ -4,7 +4,7 @@ import type { BetaFile, BetaLimits } from "./beta-file.ts";
 import { openFileReader } from "./byte-reader.ts";
 import { describeElementType } from "./element-type.ts";
 import { parseNiftiHeader } from "./nifti-header.ts";
-import { checkDeclaredSize, streamedBlocks } from "./streamed-array.ts";
+import { checkDeclaredSize, streamedAccess } from "./streamed-array.ts";
 
 /** Opens a .nii or .nii.gz; the data is streamed (and gunzipped) on each pass, never held whole. */
 export async function openNifti(path: string, gzip: boolean, limits: BetaLimits): Promise<BetaFile> {
@@ -64,7 +64,7 @@ export async function openNifti(path: string, gzip: boolean, limits: BetaLimits)
     dataset: null,
     compressed: gzip,
     storage,
-    blocks: () => streamedBlocks(array, limits),
+    ...streamedAccess(array, limits),
     close: async () => {},
   };
 }

@@ -1,4 +1,5 @@
 import { ApiError } from "../contracts/errors.ts";
+import { readNpyHeader } from "../npy/header.ts";
 import {
   gridOf,
   type LayoutRequest,
@@ -8,10 +9,10 @@ import {
   voxelsPerTrial,
 } from "./array-layout.ts";
 import type { BetaFile, BetaFormat, BetaLimits } from "./beta-file.ts";
-import type { ByteReader } from "./byte-reader.ts";
+import { type ByteReader, bufferReader } from "./byte-reader.ts";
 import { describeElementType, parseNumpyDescr } from "./element-type.ts";
-import { readNpyHeader } from "./npy-header.ts";
-import { checkDeclaredSize, streamedBlocks } from "./streamed-array.ts";
+import { iterateTrials } from "./read-trials.ts";
+import { checkDeclaredSize, streamedAccess } from "./streamed-array.ts";
 
 export interface NpySource {
   /** Opens the .npy bytes from the start (a file, a zip member, a request body). */
@@ -66,7 +67,33 @@ export async function openNpy(
     dataset: source.dataset,
     compressed: source.compressed,
     storage,
-    blocks: () => streamedBlocks(array, limits),
+    ...streamedAccess(array, limits),
     close: () => source.close(),
   };
+}
+
+/** Decodes an `application/x-npy` body of any numeric dtype, byte order or memory order into C-order float32. */
+export async function decodeNpyBody(
+  body: Uint8Array,
+  options: { maxDecodedBytes: number },
+): Promise<{ data: Float32Array; shape: number[] }> {
+  const file = await openNpy(
+    {
+      open: async () => bufferReader(body),
+      format: "npy",
+      dataset: null,
+      compressed: false,
+      close: async () => {},
+    },
+    undefined,
+    options,
+  );
+  const data = new Float32Array(file.trials * file.voxelsPerTrial);
+  let at = 0;
+  // Default layouts make trials the leading axis, so rows in turn are the array in C order.
+  for await (const row of iterateTrials(file)) {
+    data.set(row, at);
+    at += row.length;
+  }
+  return { data, shape: file.shape };
 }

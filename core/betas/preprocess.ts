@@ -92,7 +92,9 @@ export function normalizeSession(
       },
     };
   }
-  for (let i = 0; i < data.length; i++) data[i] = matrix.data[i]! / scale.divisor;
+  // x / 1 is x exactly, so a divisor of 1 is a copy (native, several times faster than the loop).
+  if (scale.divisor === 1) data.set(matrix.data);
+  else for (let i = 0; i < data.length; i++) data[i] = matrix.data[i]! / scale.divisor;
   if (zscoreRequest === "none")
     return { data, shape: [trials, voxels], applied: { scale, zscore: { kind: "none" } } };
 

@@ -11,7 +11,7 @@ import {
 import type { BetaFile, BetaLimits } from "./beta-file.ts";
 import { openFileReader } from "./byte-reader.ts";
 import type { ElementType } from "./element-type.ts";
-import { checkDeclaredSize, streamedBlocks } from "./streamed-array.ts";
+import { checkDeclaredSize, streamedAccess } from "./streamed-array.ts";
 
 const FLOAT32_LE: ElementType = { kind: "f", bytes: 4, littleEndian: true };
 
@@ -58,7 +58,7 @@ export async function openRaw(
     dataset: null,
     compressed: false,
     storage,
-    blocks: () => streamedBlocks(array, limits),
+    ...streamedAccess(array, limits),
     close: async () => {},
   };
 }

@@ -1,8 +1,8 @@
 import { open } from "node:fs/promises";
 import { ApiError } from "../contracts/errors.ts";
+import { NPY_MAGIC } from "../npy/header.ts";
 import { openFileReader } from "./byte-reader.ts";
 import { niftiHeaderSize } from "./nifti-header.ts";
-import { NPY_MAGIC } from "./npy-header.ts";
 
 export type SniffedFormat = "nifti" | "nifti-gz" | "npy" | "npz" | "hdf5" | "json" | "unknown";
 

@@ -1,8 +1,5 @@
 import { z } from "zod";
-import { bufferReader } from "../betas/byte-reader.ts";
 import { flattenNestedNumbers } from "../betas/nested-array.ts";
-import { openNpy } from "../betas/npy.ts";
-import { iterateTrials } from "../betas/read-trials.ts";
 import { closedObject } from "./closed-object.ts";
 import { ApiError } from "./errors.ts";
 
@@ -76,45 +73,4 @@ export function encodeTensor(data: Float32Array, shape: number[], encoding: "jso
     dtype: "float32",
     shape,
   };
-}
-
-/** An `application/x-npy` body (NPY v1, `<f4` or `|u1`, C order), as np.load reads it. */
-export function encodeNpy(
-  data: Float32Array | Uint8Array,
-  shape: readonly number[],
-): Uint8Array<ArrayBuffer> {
-  const descr = data instanceof Float32Array ? "<f4" : "|u1";
-  const dict = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(", ")}${shape.length === 1 ? "," : ""}), }`;
-  // numpy pads the header with spaces so the data starts on a 64-byte boundary.
-  const length = Math.ceil((10 + dict.length + 1) / 64) * 64 - 10;
-  const header = Buffer.from(`${dict.padEnd(length - 1, " ")}\n`, "latin1");
-  const preamble = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0, length & 0xff, length >> 8]);
-  const body = Buffer.concat([preamble, header, Buffer.from(data.buffer, data.byteOffset, data.byteLength)]);
-  return new Uint8Array(body.buffer, body.byteOffset, body.byteLength) as Uint8Array<ArrayBuffer>;
-}
-
-/** Decodes an `application/x-npy` body of any numeric dtype, byte order or memory order into C-order float32. */
-export async function decodeNpyBody(
-  body: Uint8Array,
-  options: { maxDecodedBytes: number },
-): Promise<DecodedTensor> {
-  const file = await openNpy(
-    {
-      open: async () => bufferReader(body),
-      format: "npy",
-      dataset: null,
-      compressed: false,
-      close: async () => {},
-    },
-    undefined,
-    options,
-  );
-  const data = new Float32Array(file.trials * file.voxelsPerTrial);
-  let at = 0;
-  // Default layouts make trials the leading axis, so rows in turn are the array in C order.
-  for await (const row of iterateTrials(file)) {
-    data.set(row, at);
-    at += row.length;
-  }
-  return { data, shape: file.shape };
 }

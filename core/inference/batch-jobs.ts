@@ -1,6 +1,6 @@
 import type { PreprocessingRequest } from "../betas/index.ts";
-import { encodeNpy } from "../contracts/tensor.ts";
 import type { JobHandler } from "../jobs/job-worker.ts";
+import { encodeNpy } from "../npy/index.ts";
 import type { PayloadFilter, VectorStore } from "../search/vector-index.ts";
 import { type CompleteUploadRequest, completeUpload } from "../uploads/complete-upload.ts";
 import { type BetasBody, betasSourceOf } from "./betas-source.ts";

@@ -3,7 +3,7 @@ import path from "node:path";
 import { type ServerType, serve } from "@hono/node-server";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readNpy } from "../../gpu-worker/bundles/npy.ts";
+import { readNpy } from "../../core/npy/index.ts";
 import type { BatcherOptions } from "../../gpu-worker/runtime/dynamic-batcher.ts";
 import { ModelServer } from "../../gpu-worker/runtime/model-server.ts";
 import { ServedModels } from "../../gpu-worker/server/served-models.ts";

@@ -1,11 +1,13 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
+import { decodeNpyBody } from "../../core/betas/index.ts";
 import { ApiError } from "../../core/contracts/errors.ts";
-import { decodeNpyBody, encodeNpy, encodeTensor } from "../../core/contracts/tensor.ts";
+import { encodeTensor } from "../../core/contracts/tensor.ts";
 import { betasSourceOf, inlineSource } from "../../core/inference/betas-source.ts";
 import { embedBetas } from "../../core/inference/embed-betas.ts";
 import type { EmbeddingOutput, Tensor } from "../../core/inference/inference.ts";
 import { planBetas } from "../../core/inference/plan-betas.ts";
+import { encodeNpy } from "../../core/npy/index.ts";
 import type { App, AppEnv } from "../env.ts";
 import { asksForJob } from "../jobs/asks-for-job.ts";
 import { jobCreatedResponses } from "../jobs/job-schemas.ts";

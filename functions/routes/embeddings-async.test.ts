@@ -1,10 +1,9 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { encodeNpy } from "../../core/contracts/tensor.ts";
 import { batchJobHandlers } from "../../core/inference/batch-jobs.ts";
 import { type JobWorker, startJobWorker } from "../../core/jobs/job-worker.ts";
-import { parseNpy } from "../../gpu-worker/bundles/npy.ts";
+import { encodeNpy, parseNpy } from "../../core/npy/index.ts";
 import { createHarness, type Harness, TINY_MODEL } from "../../test/helpers/harness.ts";
 import {
   FORMATS_DIR,

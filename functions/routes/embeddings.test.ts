@@ -2,8 +2,7 @@ import { execFileSync } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { encodeNpy } from "../../core/contracts/tensor.ts";
-import { parseNpy, readNpy } from "../../gpu-worker/bundles/npy.ts";
+import { encodeNpy, parseNpy, readNpy } from "../../core/npy/index.ts";
 import { createHarness, type Harness, TINY_BUNDLE, TINY_MODEL } from "../../test/helpers/harness.ts";
 
 let h: Harness;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { encodeNpy } from "../../core/contracts/tensor.ts";
+import { encodeNpy } from "../../core/npy/index.ts";
 import { createHarness, type Harness, TINY_MODEL } from "../../test/helpers/harness.ts";
 
 let h: Harness;

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readNpy } from "./npy.ts";
+import { readNpy } from "../../core/npy/index.ts";
 import { PYTHON, runExporter } from "./python-exporter.ts";
 
 let work: string;

@@ -2,7 +2,7 @@ import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { readNpy, writeNpy } from "./npy.ts";
+import { readNpy, writeNpy } from "../../core/npy/index.ts";
 import { REPO_ROOT, runExporter } from "./python-exporter.ts";
 
 const FIXTURES = join(REPO_ROOT, "test/fixtures/bundles");

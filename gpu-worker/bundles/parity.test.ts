@@ -2,8 +2,8 @@ import { join } from "node:path";
 import ort from "onnxruntime-node";
 import { afterAll, describe, expect, it } from "vitest";
 import type { GraphName } from "../../core/contracts/bundle-manifest.ts";
+import { type Float32Npy, readNpy } from "../../core/npy/index.ts";
 import { loadBundle } from "./load-bundle.ts";
-import { type Float32Npy, readNpy } from "./npy.ts";
 import { REPO_ROOT } from "./python-exporter.ts";
 
 const BUNDLES = ["mindeye1-subj01-tiny", "mindeye1-subj01-tiny-fp16", "mindeye1-1x768-subj01-tiny"];

@@ -5,7 +5,7 @@
  */
 import { readFile } from "node:fs/promises";
 import ort from "onnxruntime-node";
-import { readNpy, writeNpy } from "../bundles/npy.ts";
+import { readNpy, writeNpy } from "../../core/npy/index.ts";
 
 interface Job {
   model: string;

@@ -2,7 +2,7 @@ import path from "node:path";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ApiError } from "../../core/contracts/errors.ts";
-import { readNpy } from "../bundles/npy.ts";
+import { readNpy } from "../../core/npy/index.ts";
 import { ModelServer } from "./model-server.ts";
 
 const BUNDLE = path.resolve("test/fixtures/bundles/mindeye1-subj01-tiny");

@@ -7,7 +7,7 @@ import {
   TENSOR_FRAME_TYPE,
   workerAuthToken,
 } from "../../core/inference/worker-protocol.ts";
-import { readNpy } from "../bundles/npy.ts";
+import { readNpy } from "../../core/npy/index.ts";
 import type { BatcherOptions } from "../runtime/dynamic-batcher.ts";
 import { ModelServer } from "../runtime/model-server.ts";
 import { ServedModels } from "./served-models.ts";

@@ -10,6 +10,7 @@ import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import pkg from "onnx-proto";
 import type { BundleManifest, GraphName, GraphSpec } from "../../core/contracts/bundle-manifest.ts";
+import { encodeNpy } from "../../core/npy/index.ts";
 import { readOnnxSignature } from "../bundles/onnx-signature.ts";
 import { mindeye1SamplerSettings } from "../reconstruction/model-settings.ts";
 import { clipImageGraph, voxel2clipGraph } from "./onnx-graphs.ts";
@@ -40,15 +41,6 @@ export const SIM01_SAMPLER: BundleManifest["sampler"] = mindeye1SamplerSettings(
   vaeScaleFactor: VAE_SCALE_FACTOR,
   guidanceScale: 1,
 });
-
-/** A numpy .npy (format 1.0) of uint8 in C order, padded so the data starts at 64 bytes as numpy does. */
-export function uint8Npy(values: Uint8Array, shape: number[]): Buffer {
-  let header = `{'descr': '|u1', 'fortran_order': False, 'shape': (${shape.join(", ")}), }`;
-  header += " ".repeat((64 - ((10 + header.length + 1) % 64)) % 64) + "\n";
-  const prefix = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0, 0, 0]);
-  prefix.writeUInt16LE(header.length, 8);
-  return Buffer.concat([prefix, Buffer.from(header, "latin1"), values]);
-}
 
 export const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
 
@@ -148,7 +140,7 @@ export async function writeBundle(
   await mkdir(dir, { recursive: true });
   const files: Record<string, string> = {};
   const graphs: BundleManifest["graphs"] = {};
-  const mask = uint8Npy(world.subject.mask, GRID);
+  const mask = encodeNpy(world.subject.mask, GRID);
   await writeFile(join(dir, "mask.npy"), mask);
   files["mask.npy"] = sha256(mask);
   for (const [name, bytes] of Object.entries(sim01Graphs(world, fit, recon))) {

@@ -5,7 +5,7 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import sharp from "sharp";
-import { encodeNpy, readNpy } from "../bundles/npy.ts";
+import { encodeNpy, readNpy } from "../../core/npy/index.ts";
 import { EMBEDDING_VALUES, IMAGE_SIZE, STIMULI, TOKEN_DIM, TOKENS } from "./sim01-spec.ts";
 import { stimulusId } from "./stimuli.ts";
 import type { World } from "./world.ts";
@@ -37,10 +37,7 @@ export async function writeStimulusFiles(dir: string, world: World): Promise<Sti
       }),
     );
   }
-  await writeFile(
-    join(dir, "clip_image.npy"),
-    encodeNpy({ dtype: "float32", shape: [STIMULI, TOKENS, TOKEN_DIM], data: world.embeddings }),
-  );
+  await writeFile(join(dir, "clip_image.npy"), encodeNpy(world.embeddings, [STIMULI, TOKENS, TOKEN_DIM]));
   await writeFile(join(dir, "stimuli.json"), `${JSON.stringify(records, null, 1)}\n`);
   return records;
 }

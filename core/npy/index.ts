@@ -1,0 +1,10 @@
+export {
+  encodeNpyHeader,
+  frameNpyHeader,
+  NPY_MAGIC,
+  type NpyHeader,
+  parseNpyHeader,
+  readNpyHeader,
+} from "./header.ts";
+export { type Float32Npy, parseNpy, readNpy } from "./read.ts";
+export { encodeNpy, writeNpy } from "./write.ts";
