@@ -1,14 +1,16 @@
 /**
  * Time to a reconstruction through the API (POST /v1/reconstructions with `Prefer: wait`, the job queue on
  * PGlite, the job worker, PNG encoding, blob writes, signed URLs) against the pipeline alone
- * (ModelServer.reconstruct) on the same bundle, settings and seed, in the same run. The tiny stand-in
- * bundle keeps the graphs nearly free, so the ratio shows what the service adds around the pipeline.
+ * (ModelServer.reconstruct) on the same bundle, settings and seed, in the same run. By default the tiny
+ * stand-in bundle, whose graphs are nearly free, so the ratio shows what the service adds around the
+ * pipeline; `--bundle DIR` runs another (sim01's: its generated bundle folder) at its own settings.
  *
- *   npx tsx bench/reconstruction-api.ts        (BENCH_RUNS, default 5; BENCH_SAMPLES, default 16)
+ *   npx tsx bench/reconstruction-api.ts [--bundle DIR]   (BENCH_RUNS, default 5; BENCH_SAMPLES, default 16)
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { parseArgs } from "node:util";
 import { reconstructionJobHandlers } from "../core/inference/reconstruction-job.ts";
 import type { ReconstructionSettings, ReconstructionStage } from "../core/inference/reconstructor.ts";
 import { startJobWorker } from "../core/jobs/job-worker.ts";
@@ -21,10 +23,12 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 16);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
+const { values: options } = parseArgs({ options: { bundle: { type: "string" } } });
 const dir = await mkdtemp(join(tmpdir(), "bench-rec-"));
-await writeStandInBundle(dir, standInWeights(TINY, 7), { id: "standin" });
+const bundleDir =
+  options.bundle ?? (await writeStandInBundle(dir, standInWeights(TINY, 7), { id: "standin" }));
 const models = await ModelServer.open({
-  bundleDirs: [dir],
+  bundleDirs: [bundleDir],
   providers: ["cpu"],
   batch: { maxBatchRows: 16, maxDelayMs: 2, maxQueue: 256 },
   log: { info: () => {}, warn: () => {} },
@@ -44,26 +48,26 @@ const worker = await startJobWorker({
   pollMs: 50,
 });
 
-const voxels = Array.from({ length: TINY.voxels }, (_, j) => Math.sin(j * 0.7));
+const [model] = await models.listModels();
+if (!model?.reconstruction_defaults) throw new Error(`${bundleDir} holds no model that can reconstruct`);
+const voxels = Array.from({ length: model.input.voxels }, (_, j) => Math.sin(j * 0.7));
+// The model's own settings, as the route fills them in for a request that leaves them out.
 const settings: ReconstructionSettings = {
+  ...model.reconstruction_defaults,
   samples: SAMPLES,
-  seed: 42,
   prior_steps: 100,
-  decoder_steps: 20,
-  guidance_scale: 3.5,
-  img2img_strength: 0.85,
   outputs: ["best", "candidates", "blurry"],
 };
 
 // Warm both paths (graph sessions open on the first reconstruction).
-await models.reconstruct("standin", Float32Array.from(voxels), settings, {});
+await models.reconstruct(model.id, Float32Array.from(voxels), settings, {});
 
 const alone: number[] = [];
 const stageMs: Record<string, number[]> = {};
 for (let i = 0; i < RUNS; i++) {
   const marks: [ReconstructionStage, number][] = [];
   const t0 = performance.now();
-  await models.reconstruct("standin", Float32Array.from(voxels), settings, {
+  await models.reconstruct(model.id, Float32Array.from(voxels), settings, {
     onProgress: (p) => marks.push([p.stage, performance.now()]),
   });
   alone.push(performance.now() - t0);
@@ -88,7 +92,7 @@ for (let i = 0; i <= RUNS; i++) {
     method: "POST",
     key,
     headers: { "content-type": "application/json", prefer: "wait=120" },
-    body: JSON.stringify({ model: "standin", betas: { values: [voxels] }, samples: SAMPLES }),
+    body: JSON.stringify({ model: model.id, betas: { values: [voxels] }, samples: SAMPLES }),
   });
   const job = (await res.json()) as {
     status: string;
@@ -105,7 +109,7 @@ for (let i = 0; i <= RUNS; i++) {
 
 console.log(machineLine());
 console.log(
-  `stand-in bundle (${TINY.tokens}x${TINY.dim} tokens, 16x16 images), N = ${SAMPLES}, ${RUNS} runs, medians`,
+  `bundle ${model.id} (${model.outputs.backbone.shape.join("x")} tokens), N = ${SAMPLES}, ${RUNS} runs, medians`,
 );
 console.log(`pipeline alone            ${fmt(median(alone), 0)} ms  (1.00x)`);
 for (const [stage, ms] of Object.entries(stageMs))

@@ -23,7 +23,8 @@ const SLOW_MS = 120_000;
 
 let r: ReconstructionHarness;
 beforeAll(async () => {
-  r = await startReconstructionHarness();
+  // 8 ms a step: a prior of 100 steps spans several polls of the event stream (250 ms).
+  r = await startReconstructionHarness({ minStepMs: 8 });
 });
 afterAll(async () => {
   await r.close();

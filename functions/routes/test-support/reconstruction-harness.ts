@@ -69,7 +69,12 @@ async function writeEmbedOnlyBundle(dir: string): Promise<void> {
   await writeFile(manifestPath, JSON.stringify(manifest));
 }
 
-export async function startReconstructionHarness() {
+/**
+ * `minStepMs` holds each pipeline step at least that long (a synchronous sleep, as a slower model would
+ * take): the tiny graphs otherwise finish a whole prior between two polls of the event stream.
+ */
+export async function startReconstructionHarness(options: { minStepMs?: number } = {}) {
+  const stepPause = new Int32Array(new SharedArrayBuffer(4));
   const bundleDir = await mkdtemp(join(tmpdir(), "standin-bundle-"));
   await writeStandInBundle(bundleDir, standInWeights(TINY, 7), { id: MODEL });
   const embedOnlyDir = await mkdtemp(join(tmpdir(), "standin-embed-only-"));
@@ -91,6 +96,7 @@ export async function startReconstructionHarness() {
       return models.reconstruct(model, voxels, options, {
         ...hooks,
         onProgress: (p) => {
+          if (options.minStepMs) Atomics.wait(stepPause, 0, 0, options.minStepMs);
           if (hooks.signal?.aborted) run.stepsAfterAbort++;
           hooks.onProgress?.(p);
         },
