@@ -73,7 +73,7 @@ async function writeEmbedOnlyBundle(dir: string): Promise<void> {
  * `minStepMs` holds each pipeline step at least that long (a synchronous sleep, as a slower model would
  * take): the tiny graphs otherwise finish a whole prior between two polls of the event stream.
  */
-export async function startReconstructionHarness(options: { minStepMs?: number } = {}) {
+export async function startReconstructionHarness(pacing: { minStepMs?: number } = {}) {
   const stepPause = new Int32Array(new SharedArrayBuffer(4));
   const bundleDir = await mkdtemp(join(tmpdir(), "standin-bundle-"));
   await writeStandInBundle(bundleDir, standInWeights(TINY, 7), { id: MODEL });
@@ -96,7 +96,7 @@ export async function startReconstructionHarness(options: { minStepMs?: number }
       return models.reconstruct(model, voxels, options, {
         ...hooks,
         onProgress: (p) => {
-          if (options.minStepMs) Atomics.wait(stepPause, 0, 0, options.minStepMs);
+          if (pacing.minStepMs) Atomics.wait(stepPause, 0, 0, pacing.minStepMs);
           if (hooks.signal?.aborted) run.stepsAfterAbort++;
           hooks.onProgress?.(p);
         },
