@@ -21,6 +21,7 @@ import { ensureSim01 } from "../../gpu-worker/sim/ensure-sim01.ts";
 import { EMBEDDING_VALUES } from "../../gpu-worker/sim/sim01-spec.ts";
 import { readStimulusFiles } from "../../gpu-worker/sim/stimulus-files.ts";
 import { createHarness, type Harness } from "../helpers/harness.ts";
+import { postJson } from "../helpers/lab-files.ts";
 import { sharedSim01 } from "../helpers/sim01-cache.ts";
 
 type Hit = SearchHit & { payload: { stimulus_id: string; image: string; image_expires_at: string } };
@@ -73,17 +74,8 @@ afterAll(async () => {
   await rm(indexDir, { recursive: true, force: true });
 });
 
-async function call<T>(pathname: string, body: unknown, headers: Record<string, string> = {}): Promise<T> {
-  const res = await h.request(pathname, {
-    method: "POST",
-    key,
-    headers: { "content-type": "application/json", ...headers },
-    body: JSON.stringify(body),
-  });
-  const json = await res.json();
-  expect(res.status, JSON.stringify(json)).toBeLessThan(300);
-  return json as T;
-}
+const call = <T>(pathname: string, body: unknown, headers: Record<string, string> = {}) =>
+  postJson<T>(h, key, pathname, body, headers);
 
 /** Stimulus s's own retrieval vector: its top hit is itself (cosine 1), whatever the brain decodes. */
 const vectorOf = (id: string) => {

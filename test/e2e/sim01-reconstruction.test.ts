@@ -8,7 +8,7 @@
  * same request on the same sessions with the voxels shuffled within the mask: it must fall to chance.
  * Few inputs and small settings (IMAGES, RUN) keep it short.
  */
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import pino from "pino";
@@ -29,7 +29,7 @@ import { Prng } from "../../gpu-worker/sim/prng.ts";
 import { pixCorr, twoWayIdentification } from "../../gpu-worker/sim/recon/image-metrics.ts";
 import { EMBEDDING_VALUES, GRID, IMAGE_SIZE } from "../../gpu-worker/sim/sim01-spec.ts";
 import { createHarness, type Harness, TEST_WEBHOOK_POLICY } from "../helpers/harness.ts";
-import { fileOrder, uploadFile } from "../helpers/lab-files.ts";
+import { downloadMask, fileOrder, uploadFile } from "../helpers/lab-files.ts";
 import { sharedSim01 } from "../helpers/sim01-cache.ts";
 
 /** Test images reconstructed per request, and the request's settings (small, for CI's 2 cores). */
@@ -135,15 +135,8 @@ afterAll(async () => {
 
 /** The mask's ROI positions in numpy C order over (x, y, z), from GET /v1/models/sim01/mask. */
 async function maskOfModel(): Promise<number[]> {
-  const res = await h.request(`/v1/models/${sim.modelId}/mask`, { key });
-  expect(res.status).toBe(200);
-  const file = path.join(scratch, "mask.npy");
-  await writeFile(file, new Uint8Array(await res.arrayBuffer()));
-  const npy = await openBetaFile(file);
-  let mask: Float32Array | undefined;
-  for await (const volume of iterateTrials(npy)) mask = volume;
-  await npy.close();
-  return Array.from(mask!).flatMap((v, i) => (v > 0 ? [i] : []));
+  const mask = await downloadMask(h, key, sim.modelId, scratch);
+  return Array.from(mask).flatMap((v, i) => (v > 0 ? [i] : []));
 }
 
 /** The session file with each trial's ROI voxels permuted by `order` (the same for every trial). */

@@ -6,7 +6,7 @@
  * top-1 among the 300 test stimuli far above chance; each plausible mistake keeps every shape and must lose
  * clearly against it. The lab's side (reading NIfTI, masking, the statistics a lab computes) runs here.
  */
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import pino from "pino";
@@ -22,7 +22,7 @@ import { writeNiftiInt16 } from "../../gpu-worker/sim/nsd-writers.ts";
 import { Prng } from "../../gpu-worker/sim/prng.ts";
 import { GRID } from "../../gpu-worker/sim/sim01-spec.ts";
 import { createHarness, type Harness } from "../helpers/harness.ts";
-import { fileOrder, uploadFile as uploadLabFile } from "../helpers/lab-files.ts";
+import { downloadMask, fileOrder, postJson, uploadFile as uploadLabFile } from "../helpers/lab-files.ts";
 import { sharedSim01 } from "../helpers/sim01-cache.ts";
 
 const CHANCE = 1 / 300;
@@ -106,30 +106,14 @@ afterAll(async () => {
   await rm(scratch, { recursive: true, force: true });
 });
 
-/** The model's mask as a lab gets it: GET /v1/models/sim01/mask, read like any .npy. */
+/** The model's mask as a lab gets it, with the bundle's voxel count and grid. */
 async function maskSpace(): Promise<InputSpace> {
-  const res = await h.request(`/v1/models/${sim.modelId}/mask`, { key });
-  expect(res.status).toBe(200);
-  const file = path.join(scratch, "mask.npy");
-  await writeFile(file, new Uint8Array(await res.arrayBuffer()));
-  const npy = await openBetaFile(file);
-  let mask: Float32Array | undefined;
-  for await (const volume of iterateTrials(npy)) mask = volume;
-  await npy.close();
+  const mask = await downloadMask(h, key, sim.modelId, scratch);
   const { manifest } = await loadBundle(sim.bundleDir);
-  return { voxels: manifest.input.voxels, grid: manifest.input.grid!, mask: mask! };
+  return { voxels: manifest.input.voxels, grid: manifest.input.grid!, mask };
 }
 
-async function call<T>(pathname: string, body: unknown): Promise<T> {
-  const res = await h.request(pathname, {
-    method: "POST",
-    key,
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify(body),
-  });
-  expect(res.status, await res.clone().text()).toBeLessThan(300);
-  return (await res.json()) as T;
-}
+const call = <T>(pathname: string, body: unknown) => postJson<T>(h, key, pathname, body);
 
 const base64 = (data: Float32Array, shape: number[]): TensorJson => ({
   base64: Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString("base64"),
