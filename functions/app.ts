@@ -1,8 +1,9 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
+import type { MiddlewareHandler } from "hono";
 import { ApiError } from "../core/contracts/errors.ts";
 import type { App, AppEnv } from "./env.ts";
 import { accessLog } from "./middleware/access-log.ts";
-import { auditTrail } from "./middleware/audit-trail.ts";
+import { registerAuditTrail } from "./middleware/audit-trail.ts";
 import { requireApiKey } from "./middleware/auth.ts";
 import { idempotencyKey } from "./middleware/idempotency-key.ts";
 import { guardInput } from "./middleware/input-guard.ts";
@@ -48,25 +49,24 @@ export function createApp(services: AppServices): App {
     },
   });
 
+  // Each layer costs an async step per request in Hono's compose, so the services and the request id
+  // share one, and a layer that would do nothing in this configuration is not registered.
+  const withRequestId = requestId();
   app.use("*", (c, next) => {
     c.set("services", services);
-    return next();
+    return withRequestId(c, next);
   });
-  app.use("*", requestId());
   app.use("*", accessLog());
   app.use("*", guardInput());
-  const auth = requireApiKey();
-  const limit = rateLimit();
   // Presigned blob URLs carry their own authorization (the signature), so they take no API key.
-  app.use("/v1/*", (c, next) =>
-    c.req.path.startsWith(BLOB_ROUTE_PREFIX)
-      ? next()
-      : auth(c, async () => {
-          await limit(c, next);
-        }),
-  );
-  app.use("/v1/*", auditTrail());
-  app.use("/v1/*", idempotencyKey());
+  const unlessBlob =
+    (middleware: MiddlewareHandler<AppEnv>): MiddlewareHandler<AppEnv> =>
+    (c, next) =>
+      c.req.path.startsWith(BLOB_ROUTE_PREFIX) ? next() : middleware(c, next);
+  app.use("/v1/*", unlessBlob(requireApiKey()));
+  if (services.rateLimiter) app.use("/v1/*", unlessBlob(rateLimit(services.rateLimiter)));
+  registerAuditTrail(app);
+  app.on("POST", "/v1/*", idempotencyKey());
 
   app.onError((error, c) => problemResponse(c, c.var.refusedBody ?? error));
   app.notFound((c) =>

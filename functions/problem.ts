@@ -32,7 +32,7 @@ export function problemResponse(c: Context<AppEnv>, thrown: unknown): Response {
   if (error.status >= 500 && error.status !== 503) {
     c.get("services")?.log.error({ ...requestFields(c), err: thrown, code: error.code }, "request failed");
   }
-  // A Response built here bypasses c.header(), so the request id is set again (problemHttpResponse).
+  // The id goes in the body here; the request-id middleware sets its header on every final response.
   return problemHttpResponse(error, requestId);
 }
 

@@ -97,8 +97,8 @@ export class ApiKeyStore {
     if (!key?.startsWith(KEY_PREFIX)) {
       throw new ApiError("unauthorized", "Send your API key as `Authorization: Bearer mk_...`.");
     }
-    const cached = this.#verified.get(key);
-    if (cached && cached.until > Date.now()) return cached.lab;
+    const cached = this.verifiedLab(key);
+    if (cached) return cached;
     const keyHash = hashKey(key);
     const [row] = await this.db.query<{ key_id: string; id: string; name: string; revoked_at: Date | null }>(
       `select k.id as key_id, l.id, l.name, k.revoked_at
@@ -116,6 +116,15 @@ export class ApiKeyStore {
     this.#sweepExpired();
     this.#verified.set(key, { lab, until: Date.now() + this.cacheMs });
     return lab;
+  }
+
+  /**
+   * The lab of a key verified within the cache period, without waiting: what `authenticate` answers for
+   * it, which lets a caller skip an async step on the common path. Undefined means ask `authenticate`.
+   */
+  verifiedLab(key: string): (Lab & { keyId: string }) | undefined {
+    const cached = this.#verified.get(key);
+    return cached && cached.until > Date.now() ? cached.lab : undefined;
   }
 
   async list(labName?: string): Promise<ApiKeyInfo[]> {

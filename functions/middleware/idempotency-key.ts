@@ -13,12 +13,13 @@ const REPLAYED_HEADERS = ["content-type", "location"];
  * `Idempotent-Replayed: true`, without running; another body under the key gets 422; a repeat while the
  * first still runs waits, then gets 409. A 5xx frees the key. Routes that create something store their
  * response in the creating transaction (`idempotent()`), so a creation and its record commit together.
- * The body is read here only when the header is present, up to the largest body a route takes.
+ * The body is read here only when the header is present, up to the largest body a route takes. The app
+ * registers this for POSTs alone, so other requests skip the layer.
  */
 export function idempotencyKey(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const key = c.req.header("idempotency-key");
-    if (c.req.method !== "POST" || key === undefined) return next();
+    if (key === undefined) return next();
     const { idempotency, limits } = c.var.services;
     const size = Number(c.req.header("content-length") ?? 0);
     // A larger body is refused by its route's limit; it is not read here.

@@ -39,6 +39,9 @@ describe("Idempotency-Key on POST /v1/uploads", () => {
     expect(again.headers.get("idempotent-replayed")).toBe("true");
     expect(await again.json()).toEqual(await first.json());
     expect(await uploadCount("replay.npy")).toBe(1);
+    // The replay is a response of its own request, and says which.
+    expect(again.headers.get("x-request-id")).toMatch(/^req_/);
+    expect(again.headers.get("x-request-id")).not.toBe(first.headers.get("x-request-id"));
   });
 
   it("makes one upload for 50 concurrent requests with one key, and all get its id", async () => {
