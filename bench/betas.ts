@@ -110,11 +110,11 @@ try {
         `${ratios((run) => run.masked, "wall")} | **${ratios((run) => run.whole, "wall")}** | ` +
         `${ratios((run) => run.whole, "cpu")} |`,
     );
-    if (name.endsWith(".npy")) steps = await npySteps(path, runs.at(-1)!.values[0]!, base.wall);
+    if (name.endsWith(".npy")) steps = await npySteps(path, runs.at(-1)!.values[0]!, base);
   }
 
   /** What each step of the masked NPY read costs alone on the same matrix, fastest of `repeats`, against readFile. */
-  async function npySteps(path: string, matrix: Float32Array, baseline: number): Promise<string> {
+  async function npySteps(path: string, matrix: Float32Array, baseline: Run): Promise<string> {
     const voxels = space.voxels;
     const byVoxel = transpose(matrix, matrix.length / voxels, voxels);
     const stats = current.sessionStatistics(matrix, matrix.length / voxels, voxels);
@@ -135,11 +135,11 @@ try {
       for (const [label, fn] of Object.entries(step)) times[label]!.push(await timed(fn));
     await file.close();
     return [
-      "| masked NPY step, alone | s | vs readFile |",
-      "|---|---|---|",
+      "| masked NPY step, alone | s | vs readFile | CPU s | CPU vs readFile's |",
+      "|---|---|---|---|---|",
       ...Object.entries(times).map(([label, runs]) => {
-        const { wall } = fastest(runs);
-        return `| ${label} | ${fmt(wall, 4)} | ${fmt(wall / baseline)}x |`;
+        const { wall, cpu } = fastest(runs);
+        return `| ${label} | ${fmt(wall, 4)} | ${fmt(wall / baseline.wall)}x | ${fmt(cpu, 4)} | ${fmt(cpu / baseline.cpu)}x |`;
       }),
     ].join("\n");
   }
