@@ -122,7 +122,7 @@ try {
     const offsets = voxelOffsets(file.storage);
     const step = {
       "open (sniff, header)": async () => (await current.openBetaFile(path)).close(),
-      "gatherAllTrials (stream, stage, transpose)": () => file.gatherAllTrials!(offsets),
+      "gatherAllTrials (read into place, transpose)": () => file.gatherAllTrials!(offsets),
       "transpose [voxels, trials] → [trials, voxels]": () =>
         transpose(byVoxel, voxels, matrix.length / voxels),
       assertFinite: () => current.assertFinite(matrix, voxels, "bench"),
