@@ -116,17 +116,16 @@ try {
   /** What each step of the masked NPY read costs alone on the same matrix, fastest of `repeats`, against readFile. */
   async function npySteps(path: string, matrix: Float32Array, baseline: Run): Promise<string> {
     const voxels = space.voxels;
-    const byVoxel = transpose(matrix, matrix.length / voxels, voxels);
-    const stats = current.sessionStatistics(matrix, matrix.length / voxels, voxels);
+    const byVoxel = transpose(matrix, trials, voxels);
+    const stats = current.sessionStatistics(matrix, trials, voxels);
     const file = await current.openBetaFile(path);
     const offsets = voxelOffsets(file.storage);
     const step = {
       "open (sniff, header)": async () => (await current.openBetaFile(path)).close(),
       "gatherAllTrials (read into place, transpose)": () => file.gatherAllTrials!(offsets),
-      "transpose [voxels, trials] → [trials, voxels]": () =>
-        transpose(byVoxel, voxels, matrix.length / voxels),
+      "transpose [voxels, trials] → [trials, voxels]": () => transpose(byVoxel, voxels, trials),
       assertFinite: () => current.assertFinite(matrix, voxels, "bench"),
-      sessionStatistics: () => current.sessionStatistics(matrix, matrix.length / voxels, voxels),
+      sessionStatistics: () => current.sessionStatistics(matrix, trials, voxels),
       "zscoreRows (into a new array)": () =>
         zscoreRows(matrix, voxels, stats.mean, stats.std, new Float32Array(matrix.length)),
     };
