@@ -18,7 +18,7 @@ import { ApiKeyStore } from "../core/auth/api-keys.ts";
 import { migrate } from "../core/db/migrate.ts";
 import { openPglite } from "../core/db/pglite.ts";
 import { openPostgres } from "../core/db/postgres.ts";
-import { LocalVectorStore } from "../core/search/embedded/local-vector-store.ts";
+import { DEFAULT_HNSW, LocalVectorStore } from "../core/search/embedded/local-vector-store.ts";
 import { IngestProgress } from "../core/search/ingest/ingest-progress.ts";
 import { ingestShards } from "../core/search/ingest/ingest-shards.ts";
 import { LocalShardSource } from "../core/search/ingest/shard-source.ts";
@@ -126,7 +126,7 @@ try {
     },
   });
   await db.close();
-  console.log(`\n## Ingest: ${SHARDS} shards x ${ROWS} rows, ${DIM}-d float16, into usearch f16 (M=16)\n`);
+  console.log(`\n## Ingest: ${SHARDS} shards x ${ROWS} rows, ${DIM}-d float16, into usearch f16 (M=${DEFAULT_HNSW.m})\n`);
   console.log("| shard | vectors/s (commit included) | vs shard 0 |");
   console.log("|---|---|---|");
   rates.forEach((rate, shard) => {
