@@ -1,4 +1,5 @@
 import { createReadStream } from "node:fs";
+import { open } from "node:fs/promises";
 import { Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
 import { ApiError } from "../contracts/errors.ts";
@@ -121,6 +122,26 @@ export function openFileReader(path: string, options: { gzip: boolean; maxBytes:
   file.on("error", (error) => gunzip.destroy(error));
   gunzip.on("close", () => file.destroy());
   return new ByteReader(file.pipe(gunzip), options.maxBytes);
+}
+
+/**
+ * Reads a file's bytes from `position` straight into `target` until it is full or the file ends; returns
+ * how many were read. Where a whole array is wanted in place this skips a stream's chunks and their copy
+ * (for 15 MB, about half the cost of streaming it into a buffer).
+ */
+export async function readFileAt(path: string, target: Uint8Array, position: number): Promise<number> {
+  const handle = await open(path, "r");
+  try {
+    let filled = 0;
+    while (filled < target.length) {
+      const { bytesRead } = await handle.read(target, filled, target.length - filled, position + filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    return filled;
+  } finally {
+    await handle.close();
+  }
 }
 
 /** A ByteReader over bytes already in memory (a request body). */

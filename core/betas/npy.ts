@@ -17,6 +17,8 @@ import { checkDeclaredSize, streamedAccess } from "./streamed-array.ts";
 export interface NpySource {
   /** Opens the .npy bytes from the start (a file, a zip member, a request body). */
   open(): Promise<ByteReader>;
+  /** Plain files: reads bytes from `position` straight into `target` (see StreamedArray.readAt). */
+  readAt?(target: Uint8Array, position: number): Promise<number>;
   format: BetaFormat;
   dataset: string | null;
   compressed: boolean;
@@ -54,6 +56,9 @@ export async function openNpy(
       }
       return data;
     },
+    ...(source.readAt && {
+      readAt: (target: Uint8Array, position: number) => source.readAt!(target, header.dataOffset + position),
+    }),
   };
   return {
     format: source.format,

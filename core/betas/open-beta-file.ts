@@ -2,7 +2,7 @@ import { basename } from "node:path";
 import { ApiError } from "../contracts/errors.ts";
 import type { LayoutRequest } from "./array-layout.ts";
 import { type BetaFile, type BetaLimits, DEFAULT_BETA_LIMITS } from "./beta-file.ts";
-import { openFileReader } from "./byte-reader.ts";
+import { openFileReader, readFileAt } from "./byte-reader.ts";
 import { openHdf5 } from "./hdf5.ts";
 import { openJsonFile } from "./json-file.ts";
 import { openNifti } from "./nifti.ts";
@@ -36,6 +36,7 @@ export async function openBetaFile(path: string, options: OpenBetaFileOptions = 
       return openNpy(
         {
           open: async () => openFileReader(path, { gzip: false, maxBytes: limits.maxDecodedBytes }),
+          readAt: (target, position) => readFileAt(path, target, position),
           format: "npy",
           dataset: null,
           compressed: false,

@@ -2,6 +2,7 @@ import { ApiError } from "../contracts/errors.ts";
 import type { BetaFileInfo } from "./beta-file.ts";
 import type { BetaMatrix } from "./input-space.ts";
 import { type SessionStatistics, sessionStatistics } from "./session-statistics.ts";
+import { zscoreRows } from "./zscore.ts";
 
 /** NSD stores percent signal change x300 as int16 (NSD data manual). */
 export const NSD_INT16_SCALE = 300;
@@ -77,14 +78,8 @@ export function normalizeSession(
   const data = new Float32Array(matrix.data.length);
   if (zscoreRequest === "session" && session) {
     // (x/d - m/d) / (s/d) = (x - m) / s: the session's statistics in stored units need no scaling.
-    for (let t = 0; t < trials; t++) {
-      for (let v = 0; v < voxels; v++) {
-        const i = t * voxels + v;
-        data[i] = (matrix.data[i]! - session.mean[v]!) / session.std[v]!;
-      }
-    }
     return {
-      data,
+      data: zscoreRows(matrix.data, voxels, session.mean, session.std, data),
       shape: [trials, voxels],
       applied: {
         scale,
@@ -92,11 +87,17 @@ export function normalizeSession(
       },
     };
   }
-  // x / 1 is x exactly, so a divisor of 1 is a copy (native, several times faster than the loop).
-  if (scale.divisor === 1) data.set(matrix.data);
-  else for (let i = 0; i < data.length; i++) data[i] = matrix.data[i]! / scale.divisor;
-  if (zscoreRequest === "none")
+  // x / 1 is x exactly, so with a divisor of 1 the values are used as they are, and copied (natively) only
+  // when nothing else is written.
+  let scaled = matrix.data;
+  if (scale.divisor !== 1) {
+    for (let i = 0; i < data.length; i++) data[i] = matrix.data[i]! / scale.divisor;
+    scaled = data;
+  }
+  if (zscoreRequest === "none") {
+    if (scaled !== data) data.set(scaled);
     return { data, shape: [trials, voxels], applied: { scale, zscore: { kind: "none" } } };
+  }
 
   let mean: Float64Array;
   let std: Float64Array;
@@ -106,7 +107,7 @@ export function normalizeSession(
       refuse(
         "Session z-scoring needs the trials of a whole session (NSD: 750); upload the session, or send zscore {mean, std}.",
       );
-    const stats = sessionStatistics(data, trials, voxels);
+    const stats = sessionStatistics(scaled, trials, voxels);
     ({ mean, std } = stats);
     zscore = { kind: "session", trials, zero_variance_voxels: stats.zeroVarianceVoxels };
   } else {
@@ -115,9 +116,7 @@ export function normalizeSession(
     if (!std.every((s) => s > 0)) refuse("zscore.std must be positive for every voxel.");
     zscore = { kind: "reference" };
   }
-  for (let t = 0; t < trials; t++) {
-    for (let v = 0; v < voxels; v++) data[t * voxels + v] = (data[t * voxels + v]! - mean[v]!) / std[v]!;
-  }
+  zscoreRows(scaled, voxels, mean, std, data);
   return { data, shape: [trials, voxels], applied: { scale, zscore } };
 }
 

@@ -39,6 +39,23 @@ function arrayOver(
   };
 }
 
+/** The same array as a plain file, which can also be read into place. */
+function fileOver(
+  bytes: Buffer,
+  type: ElementType,
+  scaling: Scaling | null,
+  storage: StoredArray,
+): StreamedArray {
+  return {
+    ...arrayOver([bytes], type, scaling, storage),
+    readAt: async (target, position) => {
+      const part = bytes.subarray(position, position + target.length);
+      target.set(part);
+      return part.length;
+    },
+  };
+}
+
 /** The reference: every trial decoded whole in blocks, then indexed. */
 async function gatheredFromBlocks(array: StreamedArray, offsets: Int32Array): Promise<Float32Array> {
   const out = new Float32Array(TRIALS * offsets.length);
@@ -92,6 +109,7 @@ describe("streamedGather: masked values straight from the stream's chunks", () =
             const array = arrayOver(chunked(bytes, largest, random(largest)), type, scaling, storage);
             expect(await streamedGather(array, offsets)).toEqual(expected);
           }
+          expect(await streamedGather(fileOver(bytes, type, scaling, storage), offsets)).toEqual(expected);
         });
       }
     }
@@ -104,5 +122,16 @@ describe("streamedGather: masked values straight from the stream's chunks", () =
     const error = (await streamedGather(array, shuffled).catch((e: unknown) => e)) as ApiError;
     expect(error.code).toBe("truncated_file");
     expect(error.message).toMatch(/trial 4 of 5/);
+  });
+
+  it("refuses a plain file that ends inside the last voxel's trials, read in place or streamed", async () => {
+    const type: ElementType = { kind: "f", bytes: 4, littleEndian: true };
+    const cut = halves.subarray(0, (TRIALS * PER_TRIAL - 2) * 4);
+    const every = Int32Array.from({ length: PER_TRIAL }, (_, i) => i * TRIALS);
+    for (const array of [fileOver(cut, type, null, trialsLast), arrayOver([cut], type, null, trialsLast)]) {
+      const error = (await streamedGather(array, every).catch((e: unknown) => e)) as ApiError;
+      expect(error.code).toBe("truncated_file");
+      expect(error.message).toMatch(/last voxels/);
+    }
   });
 });

@@ -20,6 +20,11 @@ export interface StreamedArray {
   type: ElementType;
   storage: StoredArray;
   scaling: Scaling | null;
+  /**
+   * Plain files only: reads data bytes from `position` (0 is the data's first byte) straight into
+   * `target`, returning how many there were.
+   */
+  readAt?(target: Uint8Array, position: number): Promise<number>;
 }
 
 /** Refuses, before reading any data, an array whose header claims more than the limit allows. */
@@ -174,15 +179,24 @@ export async function streamedGather(array: StreamedArray, offsets: Int32Array):
   }
   const byVoxel = new Float32Array(n * trials);
   const staging = direct ? new Uint8Array(byVoxel.buffer) : new Uint8Array(n * trials * type.bytes);
-  await copyRuns(array, runsOf(offsets, trials), {
-    rows: 1,
-    rowBytes: 0,
-    target: () => staging,
-    filled: () => {
-      if (!direct) decodeOwnedInto(staging, type, scaling, byVoxel, 0);
-    },
-    incomplete: () => "the trials of its last voxels are missing",
-  });
+  const runs = runsOf(offsets, trials);
+  const incomplete = "the trials of its last voxels are missing";
+  // A single run is every wanted value in target order (a masked [trials, voxels] array saved in Fortran
+  // order, as betas[mask > 0].T is): a plain file reads it into place.
+  if (runs.from.length === 1 && array.readAt) {
+    if ((await array.readAt(staging, runs.from[0]! * type.bytes)) < staging.length) {
+      throw new ApiError("truncated_file", `The file ends early: ${incomplete}. Upload the complete file.`);
+    }
+  } else {
+    await copyRuns(array, runs, {
+      rows: 1,
+      rowBytes: 0,
+      target: () => staging,
+      filled: () => {},
+      incomplete: () => incomplete,
+    });
+  }
+  if (!direct) decodeOwnedInto(staging, type, scaling, byVoxel, 0);
   return transpose(byVoxel, n, trials);
 }
 
