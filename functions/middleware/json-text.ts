@@ -31,6 +31,9 @@ export function parseRequestJson(text: string): unknown {
 }
 
 function assertDepth(text: string): void {
+  // Nesting deeper than MAX_JSON_DEPTH needs more openers than that; most bodies (an embedding of 768
+  // numbers) hold a handful, and counting them with indexOf skips the character-by-character scan.
+  if (openersAtMost(text, MAX_JSON_DEPTH)) return;
   let depth = 0;
   let inString = false;
   for (let i = 0; i < text.length; i++) {
@@ -53,6 +56,17 @@ function assertDepth(text: string): void {
       depth--;
     }
   }
+}
+
+/** Whether `text` holds at most `limit` of `[` and `{` together (in strings or not: an upper bound). */
+function openersAtMost(text: string, limit: number): boolean {
+  let count = 0;
+  for (const opener of ["[", "{"]) {
+    for (let i = text.indexOf(opener); i !== -1; i = text.indexOf(opener, i + 1)) {
+      if (++count > limit) return false;
+    }
+  }
+  return true;
 }
 
 /** The path of the first string or key holding U+0000 (depth is bounded by then), or null. */
