@@ -90,4 +90,10 @@ describe("functions/ uses Web-standard APIs only", () => {
   it("reaches no Node builtin or Node-only package at run time, outside the composition roots", () => {
     expect(nodeOnlyChains(entryFiles(FUNCTIONS))).toEqual([]);
   });
+
+  it("does find the Node adapters that the composition root opens (the walk is not vacuous)", () => {
+    const chains = nodeOnlyChains([path.join(FUNCTIONS, "build-services.ts")]);
+    expect(chains).toContainEqual(expect.stringMatching(/core\/db\/.* -> @electric-sql\/pglite$/));
+    expect(chains).toContainEqual(expect.stringMatching(/core\/storage\/local-blob-store\.ts -> node:fs$/));
+  });
 });
