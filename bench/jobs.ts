@@ -26,6 +26,7 @@ import { startJobWorker } from "../core/jobs/job-worker.ts";
 import { startWebhookDispatcher } from "../core/jobs/webhook-dispatcher.ts";
 import { LocalVectorStore } from "../core/search/embedded/local-vector-store.ts";
 import { LocalBlobStore } from "../core/storage/local-blob-store.ts";
+import { nodeBetasReader } from "../core/uploads/betas-reader.ts";
 import { UploadStore } from "../core/uploads/upload-store.ts";
 import { ModelServer } from "../gpu-worker/runtime/model-server.ts";
 import { databaseBackends, TEST_POSTGRES_URL } from "../test/helpers/databases.ts";
@@ -57,6 +58,7 @@ if (process.argv[2] === "worker") {
     }),
     vectors: new LocalVectorStore(path.join(blobDir, "indexes")),
     decodedMaxBytes: 1 << 26,
+    betasReader: nodeBetasReader,
   });
   const worker = await startJobWorker({
     db,

@@ -14,6 +14,7 @@ import { parseArgs } from "node:util";
 import { reconstructionJobHandlers } from "../core/inference/reconstruction-job.ts";
 import type { ReconstructionSettings, ReconstructionStage } from "../core/inference/reconstructor.ts";
 import { startJobWorker } from "../core/jobs/job-worker.ts";
+import { nodeBetasReader } from "../core/uploads/betas-reader.ts";
 import { ModelServer } from "../gpu-worker/runtime/model-server.ts";
 import { standInWeights, TINY, writeStandInBundle } from "../gpu-worker/test-graphs/stand-in-bundle.ts";
 import { createHarness } from "../test/helpers/harness.ts";
@@ -43,6 +44,7 @@ const worker = await startJobWorker({
     uploads,
     blobs,
     decodedMaxBytes: limits.decodedMaxBytes,
+    betasReader: nodeBetasReader,
     reconstructor: models,
   }),
   pollMs: 50,

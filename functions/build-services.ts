@@ -15,6 +15,7 @@ import { WebhookSecretStore } from "../core/jobs/webhook-secrets.ts";
 import { HttpMetrics } from "../core/metrics/http-metrics.ts";
 import { openVectorStore } from "../core/search/open-vector-store.ts";
 import { openBlobStore, verifyLocalPresignedUrl } from "../core/storage/open-blob-store.ts";
+import { nodeBetasReader } from "../core/uploads/betas-reader.ts";
 import { UploadStore } from "../core/uploads/upload-store.ts";
 import packageJson from "../package.json" with { type: "json" };
 import type { AppServices } from "./services.ts";
@@ -48,6 +49,7 @@ export async function buildServices(
     apiKeys: new ApiKeyStore(db),
     blobs,
     uploads: new UploadStore(db),
+    betasReader: nodeBetasReader,
     inference,
     vectors,
     jobs: new JobStore(db, webhookUrlPolicy(config), blobs),

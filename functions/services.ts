@@ -11,6 +11,7 @@ import type { WebhookSecretStore } from "../core/jobs/webhook-secrets.ts";
 import type { HttpMetrics } from "../core/metrics/http-metrics.ts";
 import type { VectorStore } from "../core/search/vector-index.ts";
 import type { BlobStore } from "../core/storage/blob-store.ts";
+import type { BetasReader } from "../core/uploads/betas-reader.ts";
 import type { UploadStore } from "../core/uploads/upload-store.ts";
 
 export interface Limits {
@@ -35,6 +36,8 @@ export interface AppServices {
   apiKeys: ApiKeyStore;
   blobs: BlobStore;
   uploads: UploadStore;
+  /** Reads uploaded betas files and .npy bodies (Node-only: files, h5wasm, zlib); `nodeBetasReader`. */
+  betasReader: BetasReader;
   inference: InferenceService;
   vectors: VectorStore;
   jobs: JobStore;
@@ -57,7 +60,7 @@ export interface AppServices {
     verify(
       method: "PUT" | "GET",
       url: URL,
-    ): { key: string; maxBytes?: number; contentType?: string; contentDisposition?: string };
+    ): Promise<{ key: string; maxBytes?: number; contentType?: string; contentDisposition?: string }>;
   };
   /** Scalar's bundle for the docs page, served by /docs/scalar.js so the page loads nothing from outside. */
   docsScript: () => Promise<Uint8Array<ArrayBuffer>>;

@@ -1,10 +1,5 @@
-import {
-  assertFinite,
-  type BetaMatrix,
-  checkAverageGroups,
-  type InputSpace,
-  type PreprocessingRequest,
-} from "../betas/index.ts";
+import { assertFinite, type BetaMatrix, type InputSpace } from "../betas/input-space.ts";
+import { checkAverageGroups, type PreprocessingRequest } from "../betas/preprocess.ts";
 import { ApiError } from "../contracts/errors.ts";
 import type { UploadRecord, UploadStore, UploadSummary } from "../uploads/upload-store.ts";
 import type { InferenceService, ModelDescription } from "./inference.ts";

@@ -1,14 +1,14 @@
+import type { BetaMatrix } from "../betas/input-space.ts";
 import {
   averageApplied,
   averageRows,
-  type BetaMatrix,
   normalizeSession,
   type PreprocessingApplied,
   type PreprocessingRequest,
-} from "../betas/index.ts";
+} from "../betas/preprocess.ts";
 import { ApiError } from "../contracts/errors.ts";
 import type { BlobStore } from "../storage/blob-store.ts";
-import { readUploadBetas } from "../uploads/read-upload.ts";
+import type { BetasReader } from "../uploads/betas-reader.ts";
 import type { UploadStore } from "../uploads/upload-store.ts";
 import type { InferenceService } from "./inference.ts";
 import { type InputWarning, inputWarnings } from "./input-warnings.ts";
@@ -29,6 +29,7 @@ export interface PrepareDeps {
   uploads: UploadStore;
   blobs: BlobStore;
   decodedMaxBytes: number;
+  betasReader: BetasReader;
 }
 
 /** Plans (every cheap check), then reads and preprocesses: the whole path from a request's betas. */
@@ -84,7 +85,7 @@ async function readSession(deps: PrepareDeps, plan: BetasPlan, session: PlannedS
   const modelId = plan.model.id;
   const wantsStats = plan.preprocessing.zscore === "session";
   const kept = wantsStats ? await deps.uploads.sessionStatistics(session.uploadId, modelId) : null;
-  const read = await readUploadBetas(
+  const read = await deps.betasReader.readUploadBetas(
     deps.blobs,
     session.upload,
     plan.space,

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { databaseBackends } from "../../test/helpers/databases.ts";
@@ -10,22 +11,39 @@ import { createLab } from "./test-support/lab.ts";
 const embedded = { allowPrivate: true, allowHttp: true };
 
 describe("request fingerprints", () => {
-  it("ignore key order but not values, paths or methods", () => {
-    const a = requestFingerprint("POST", "/v1/reconstructions", {
+  it("ignore key order but not values, paths or methods", async () => {
+    const a = await requestFingerprint("POST", "/v1/reconstructions", {
       model: "sim01",
       params: { steps: 20, seed: 1 },
     });
     expect(
-      requestFingerprint("post", "/v1/reconstructions", { params: { seed: 1, steps: 20 }, model: "sim01" }),
+      await requestFingerprint("post", "/v1/reconstructions", {
+        params: { seed: 1, steps: 20 },
+        model: "sim01",
+      }),
     ).toBe(a);
     expect(
-      requestFingerprint("POST", "/v1/reconstructions", { model: "sim01", params: { steps: 21, seed: 1 } }),
+      await requestFingerprint("POST", "/v1/reconstructions", {
+        model: "sim01",
+        params: { steps: 21, seed: 1 },
+      }),
     ).not.toBe(a);
     expect(
-      requestFingerprint("POST", "/v1/embeddings", { model: "sim01", params: { steps: 20, seed: 1 } }),
+      await requestFingerprint("POST", "/v1/embeddings", { model: "sim01", params: { steps: 20, seed: 1 } }),
     ).not.toBe(a);
-    expect(requestFingerprint("POST", "/v1/x", new Uint8Array([1, 2]))).not.toBe(
-      requestFingerprint("POST", "/v1/x", new Uint8Array([1, 3])),
+    expect(await requestFingerprint("POST", "/v1/x", new Uint8Array([1, 2]))).not.toBe(
+      await requestFingerprint("POST", "/v1/x", new Uint8Array([1, 3])),
+    );
+  });
+
+  it("are the SHA-256 hex they were, so keys stored before still match", async () => {
+    const hashOf = (...parts: (string | Uint8Array)[]) =>
+      parts.reduce((hash, part) => hash.update(part), createHash("sha256")).digest("hex");
+    expect(await requestFingerprint("post", "/v1/x", { b: 1, a: "é" })).toBe(
+      hashOf("POST /v1/x\n", '{"a":"é","b":1}'),
+    );
+    expect(await requestFingerprint("PUT", "/v1/y", new Uint8Array([0, 255]))).toBe(
+      hashOf("PUT /v1/y\n", new Uint8Array([0, 255])),
     );
   });
 });
@@ -57,7 +75,7 @@ describe.each(databaseBackends)("idempotency: $name", (backend) => {
     const scope = {
       labId: own,
       key: "key-1",
-      fingerprint: requestFingerprint("POST", "/v1/reconstructions", body),
+      fingerprint: await requestFingerprint("POST", "/v1/reconstructions", body),
     };
     const first = await store.run(scope, createJob(own));
     const second = await store.run(scope, createJob(own));
@@ -69,7 +87,7 @@ describe.each(databaseBackends)("idempotency: $name", (backend) => {
   it("scopes keys per lab", async () => {
     const store = new IdempotencyStore(db);
     const [a, b] = [await createLab(db), await createLab(db)];
-    const fingerprint = requestFingerprint("POST", "/v1/reconstructions", body);
+    const fingerprint = await requestFingerprint("POST", "/v1/reconstructions", body);
     const ra = await store.run({ labId: a, key: "shared", fingerprint }, createJob(a));
     const rb = await store.run({ labId: b, key: "shared", fingerprint }, createJob(b));
     expect(rb.replayed).toBe(false);
@@ -177,7 +195,7 @@ describe.each(databaseBackends.filter((b) => b.name === "postgres"))(
       const lab = await createLab(db);
       const jobs = new JobStore(db, embedded);
       const store = new IdempotencyStore(db, { waitMs: 10_000 });
-      const fingerprint = requestFingerprint("POST", "/v1/reconstructions", { inputs: { n: 1 } });
+      const fingerprint = await requestFingerprint("POST", "/v1/reconstructions", { inputs: { n: 1 } });
       const results = await Promise.all(
         Array.from({ length: 50 }, () =>
           store.run({ labId: lab, key: "same-key", fingerprint }, async (tx) => {

@@ -1,7 +1,6 @@
-import { createHash, randomBytes } from "node:crypto";
-import { setTimeout as sleep } from "node:timers/promises";
 import { ApiError, problemOf } from "../contracts/errors.ts";
 import type { Database, Sql } from "../db/database.ts";
+import { toHex } from "../hex.ts";
 
 export interface IdempotentResponse {
   status: number;
@@ -30,12 +29,20 @@ export interface IdempotencyOptions {
 const DAY_MS = 24 * 3600_000;
 
 /** SHA-256 of the method, path and body (JSON with sorted keys, or raw bytes), so key order does not matter. */
-export function requestFingerprint(method: string, path: string, body: unknown): string {
-  const hash = createHash("sha256").update(`${method.toUpperCase()} ${path}\n`);
-  if (body instanceof Uint8Array) hash.update(body);
-  else hash.update(JSON.stringify(body ?? null, (_key, value) => sortKeys(value)));
-  return hash.digest("hex");
+export async function requestFingerprint(method: string, path: string, body: unknown): Promise<string> {
+  const utf8 = new TextEncoder();
+  const head = utf8.encode(`${method.toUpperCase()} ${path}\n`);
+  const tail =
+    body instanceof Uint8Array
+      ? body
+      : utf8.encode(JSON.stringify(body ?? null, (_key, value) => sortKeys(value)));
+  const message = new Uint8Array(head.length + tail.length);
+  message.set(head);
+  message.set(tail, head.length);
+  return toHex(await crypto.subtle.digest("SHA-256", message));
 }
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function sortKeys(value: unknown): unknown {
   if (!value || typeof value !== "object" || Array.isArray(value)) return value;
@@ -99,7 +106,7 @@ export class IdempotencyStore {
         "Idempotency-Key must be 1 to 255 characters; a UUID v4 is a good choice.",
       );
     }
-    const token = randomBytes(12).toString("hex");
+    const token = toHex(crypto.getRandomValues(new Uint8Array(12)));
     const stored = await this.acquire(scope, token);
     return stored ? { replay: stored } : { token };
   }

@@ -6,6 +6,7 @@ import { reconstructionJobHandlers } from "../inference/reconstruction-job.ts";
 import type { Reconstructor } from "../inference/reconstructor.ts";
 import type { VectorStore } from "../search/vector-index.ts";
 import type { BlobStore } from "../storage/blob-store.ts";
+import { nodeBetasReader } from "../uploads/betas-reader.ts";
 import { startExpiredUploadSweeper } from "../uploads/expired-upload-sweeper.ts";
 import type { UploadStore } from "../uploads/upload-store.ts";
 import { type JobWorker, startJobWorker } from "./job-worker.ts";
@@ -74,7 +75,13 @@ export async function startJobRuntime(
     deps.models.then(
       (models) => {
         if (stopping) return;
-        const prepare = { inference: models, uploads, blobs, decodedMaxBytes: config.DECODED_MAX_BYTES };
+        const prepare = {
+          inference: models,
+          uploads,
+          blobs,
+          decodedMaxBytes: config.DECODED_MAX_BYTES,
+          betasReader: nodeBetasReader,
+        };
         worker = startJobWorker({
           db,
           blobs,

@@ -1,3 +1,4 @@
+export { encodeNpy } from "./encode.ts";
 export {
   encodeNpyHeader,
   frameNpyHeader,
@@ -7,4 +8,4 @@ export {
   readNpyHeader,
 } from "./header.ts";
 export { type Float32Npy, parseNpy, readNpy } from "./read.ts";
-export { encodeNpy, writeNpy } from "./write.ts";
+export { writeNpy } from "./write.ts";

@@ -5,9 +5,9 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { DEBIAN_PYTHON, hasDebianPython } from "../betas/testing.ts";
 import type { ApiError } from "../contracts/errors.ts";
+import { encodeNpy } from "./encode.ts";
 import { encodeNpyHeader, frameNpyHeader, parseNpyHeader, readNpyHeader } from "./header.ts";
 import { parseNpy } from "./read.ts";
-import { encodeNpy } from "./write.ts";
 
 const data = Float32Array.from([0.5, -1.25, 3, 4, 5, 6]);
 

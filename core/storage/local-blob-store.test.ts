@@ -26,9 +26,9 @@ afterEach(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-function refusal(call: () => unknown): ApiError {
+async function refusal(call: () => Promise<unknown>): Promise<ApiError> {
   try {
-    call();
+    await call();
   } catch (error) {
     expect(error).toBeInstanceOf(ApiError);
     return error as ApiError;
@@ -55,7 +55,7 @@ describe("local presigned URLs (local adapter only: s3rver does not check signat
       contentType: "application/x-npy",
     });
     expect(put.headers).toEqual({ "content-type": "application/x-npy" });
-    expect(verifyLocalPresignedUrl(SECRET, "PUT", new URL(put.url))).toMatchObject({
+    expect(await verifyLocalPresignedUrl(SECRET, "PUT", new URL(put.url))).toMatchObject({
       key: "uploads/u1/f.npy",
       maxBytes: 1234,
       contentType: "application/x-npy",
@@ -64,7 +64,7 @@ describe("local presigned URLs (local adapter only: s3rver does not check signat
       expiresInSeconds: 60,
       filename: "recon.png",
     });
-    expect(verifyLocalPresignedUrl(SECRET, "GET", new URL(get.url))).toMatchObject({
+    expect(await verifyLocalPresignedUrl(SECRET, "GET", new URL(get.url))).toMatchObject({
       key: "outputs/j/recon 1.png",
       contentDisposition: `attachment; filename="recon.png"; filename*=UTF-8''recon.png`,
     });
@@ -78,7 +78,7 @@ describe("local presigned URLs (local adapter only: s3rver does not check signat
     });
     const put = await behindStage.presignPut("a/b", { expiresInSeconds: 60, maxBytes: 1 });
     expect(put.url.startsWith("https://api.example.org/prod/v1/blobs/a/b?")).toBe(true);
-    expect(verifyLocalPresignedUrl(SECRET, "PUT", new URL(put.url)).key).toBe("a/b");
+    expect((await verifyLocalPresignedUrl(SECRET, "PUT", new URL(put.url))).key).toBe("a/b");
   });
 
   it("refuse a tampered signature, size limit, content type or key with 403 invalid_signature", async () => {
@@ -111,7 +111,7 @@ describe("local presigned URLs (local adapter only: s3rver does not check signat
       signingSecret: "another-secret-of-32-characters!!!!",
     });
     const get = await other.presignGet("k", { expiresInSeconds: 60 });
-    expect(refusal(() => verifyLocalPresignedUrl(SECRET, "GET", new URL(get.url))).code).toBe(
+    expect((await refusal(() => verifyLocalPresignedUrl(SECRET, "GET", new URL(get.url)))).code).toBe(
       "invalid_signature",
     );
   });
@@ -130,8 +130,8 @@ describe("local presigned URLs (local adapter only: s3rver does not check signat
     const get = await store.presignGet("k", { expiresInSeconds: 60 });
     const url = new URL(get.url);
     const justBefore = new Date(get.expiresAt.getTime() - 1);
-    expect(verifyLocalPresignedUrl(SECRET, "GET", url, justBefore).key).toBe("k");
-    const error = refusal(() => verifyLocalPresignedUrl(SECRET, "GET", url, get.expiresAt));
+    expect((await verifyLocalPresignedUrl(SECRET, "GET", url, justBefore)).key).toBe("k");
+    const error = await refusal(() => verifyLocalPresignedUrl(SECRET, "GET", url, get.expiresAt));
     expect(error.code).toBe("invalid_signature");
     expect(error.status).toBe(403);
     expect(error.message).toMatch(/expired/);

@@ -289,7 +289,7 @@ export class LocalBlobStore implements BlobStore {
     assertValidExpiry(options.expiresInSeconds);
     assertValidMaxBytes(options.maxBytes);
     const expires = expiryOf(options.expiresInSeconds);
-    const url = signLocalUrl(this.#signingSecret, this.#publicBaseUrl, {
+    const url = await signLocalUrl(this.#signingSecret, this.#publicBaseUrl, {
       method: "PUT",
       key,
       expires,
@@ -309,7 +309,7 @@ export class LocalBlobStore implements BlobStore {
     assertValidKey(key);
     assertValidExpiry(options.expiresInSeconds);
     const expires = expiryOf(options.expiresInSeconds);
-    const url = signLocalUrl(this.#signingSecret, this.#publicBaseUrl, {
+    const url = await signLocalUrl(this.#signingSecret, this.#publicBaseUrl, {
       method: "GET",
       key,
       expires,

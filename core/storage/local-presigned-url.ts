@@ -1,5 +1,5 @@
-import { createHmac, timingSafeEqual } from "node:crypto";
 import { ApiError } from "../contracts/errors.ts";
+import { toHex } from "../hex.ts";
 import { assertValidKey } from "./blob-keys.ts";
 import { attachmentDisposition } from "./presign-options.ts";
 
@@ -35,8 +35,8 @@ interface SignedFields {
   filename?: string;
 }
 
-/** A JSON array as the string to sign: no delimiter in a key or content type can shift one field into another. */
-function signatureOf(secret: string, f: SignedFields): string {
+/** A JSON array as the bytes to sign: no delimiter in a key or content type can shift one field into another. */
+function signedBytes(f: SignedFields): Uint8Array<ArrayBuffer> {
   const canonical = JSON.stringify([
     "mindeye-blob-url-v1",
     f.method,
@@ -46,19 +46,45 @@ function signatureOf(secret: string, f: SignedFields): string {
     f.contentType ?? null,
     f.filename ?? null,
   ]);
-  return createHmac("sha256", secret).update(canonical).digest("hex");
+  return new TextEncoder().encode(canonical);
+}
+
+type HmacKey = ReturnType<typeof crypto.subtle.importKey>;
+
+// One HMAC-SHA-256 key per secret (a process has one or two), imported once rather than per URL.
+const hmacKeys = new Map<string, HmacKey>();
+
+function hmacKey(secret: string): HmacKey {
+  let key = hmacKeys.get(secret);
+  if (!key) {
+    const raw = new TextEncoder().encode(secret);
+    key = crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
+    hmacKeys.set(secret, key);
+  }
+  return key;
+}
+
+/** The 32 bytes of a lowercase-hex SHA-256 HMAC, or undefined for anything else. */
+function signatureBytes(hex: string | null): Uint8Array<ArrayBuffer> | undefined {
+  if (hex === null || !/^[0-9a-f]{64}$/.test(hex)) return undefined;
+  return Uint8Array.from({ length: 32 }, (_, i) => Number.parseInt(hex.slice(2 * i, 2 * i + 2), 16));
 }
 
 const encodeKey = (key: string) => key.split("/").map(encodeURIComponent).join("/");
 
-export function signLocalUrl(secret: string, publicBaseUrl: string, fields: SignedFields): string {
+export async function signLocalUrl(
+  secret: string,
+  publicBaseUrl: string,
+  fields: SignedFields,
+): Promise<string> {
   const url = new URL(`${publicBaseUrl.replace(/\/+$/, "")}${LOCAL_BLOB_PATH}${encodeKey(fields.key)}`);
   url.searchParams.set(PARAM.method, fields.method);
   url.searchParams.set(PARAM.expires, String(fields.expires));
   if (fields.maxBytes !== undefined) url.searchParams.set(PARAM.maxBytes, String(fields.maxBytes));
   if (fields.contentType !== undefined) url.searchParams.set(PARAM.contentType, fields.contentType);
   if (fields.filename !== undefined) url.searchParams.set(PARAM.filename, fields.filename);
-  url.searchParams.set(PARAM.signature, signatureOf(secret, fields));
+  const signature = await crypto.subtle.sign("HMAC", await hmacKey(secret), signedBytes(fields));
+  url.searchParams.set(PARAM.signature, toHex(signature));
   return url.toString();
 }
 
@@ -91,12 +117,12 @@ function optionalInteger(value: string | null): number | undefined {
  * Checks a URL made by the local store's presignPut/presignGet and returns what it allows. Throws
  * ApiError invalid_signature (403) when it was altered, has expired, or was signed for another method.
  */
-export function verifyLocalPresignedUrl(
+export async function verifyLocalPresignedUrl(
   secret: string,
   method: "PUT" | "GET",
   url: URL,
   now: Date = new Date(),
-): LocalUrlGrant {
+): Promise<LocalUrlGrant> {
   const params = url.searchParams;
   const signedMethod = params.get(PARAM.method);
   if (signedMethod !== method) {
@@ -114,9 +140,9 @@ export function verifyLocalPresignedUrl(
     contentType: params.get(PARAM.contentType) ?? undefined,
     filename: params.get(PARAM.filename) ?? undefined,
   };
-  const given = Buffer.from(params.get(PARAM.signature) ?? "", "utf8");
-  const expected = Buffer.from(signatureOf(secret, fields), "utf8");
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+  const given = signatureBytes(params.get(PARAM.signature));
+  // subtle.verify compares in constant time.
+  if (!given || !(await crypto.subtle.verify("HMAC", await hmacKey(secret), given, signedBytes(fields)))) {
     throw refused("The blob URL's signature does not match; it was altered or signed with another secret.");
   }
   // Checked after the signature so an altered expiry reads as altered, not as expired.

@@ -2,7 +2,7 @@ import type { LayoutRequest } from "../betas/index.ts";
 import type { InferenceService } from "../inference/inference.ts";
 import { modelInputSpace } from "../inference/model-space.ts";
 import type { BlobStore } from "../storage/blob-store.ts";
-import { inspectUpload } from "./read-upload.ts";
+import type { BetasReader } from "./betas-reader.ts";
 import type { UploadRecord, UploadStore } from "./upload-store.ts";
 
 export interface CompleteUploadRequest {
@@ -17,7 +17,13 @@ export interface CompleteUploadRequest {
  * model, the session's z-scoring statistics over the model's voxels are kept too (else on first use).
  */
 export async function completeUpload(
-  deps: { uploads: UploadStore; blobs: BlobStore; inference: InferenceService; decodedMaxBytes: number },
+  deps: {
+    uploads: UploadStore;
+    blobs: BlobStore;
+    inference: InferenceService;
+    decodedMaxBytes: number;
+    betasReader: BetasReader;
+  },
   labId: string,
   uploadId: string,
   request: CompleteUploadRequest,
@@ -26,7 +32,7 @@ export async function completeUpload(
   const model = request.model
     ? { id: request.model, space: await modelInputSpace(deps.inference, request.model) }
     : undefined;
-  const { summary, session } = await inspectUpload(
+  const { summary, session } = await deps.betasReader.inspectUpload(
     deps.blobs,
     upload,
     { dataset: request.dataset, layout: request.layout, raw_shape: request.raw_shape },

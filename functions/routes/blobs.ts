@@ -12,7 +12,7 @@ import { LOCAL_BLOB_PATH as BLOB_ROUTE_PREFIX } from "../../core/storage/local-p
  */
 export function registerBlobs(app: App): void {
   app.put(`${BLOB_ROUTE_PREFIX}*`, async (c) => {
-    const grant = verify(c.var.services, "PUT", c.req.url);
+    const grant = await verify(c.var.services, "PUT", c.req.url);
     // Only an upload still waiting for its file takes bytes: a URL is dead once complete or deleted.
     const upload = await c.var.services.uploads.acceptingFile(grant.key);
     const declared = Number(c.req.header("content-length") ?? Number.NaN);
@@ -32,7 +32,7 @@ export function registerBlobs(app: App): void {
   });
 
   app.get(`${BLOB_ROUTE_PREFIX}*`, async (c) => {
-    const grant = verify(c.var.services, "GET", c.req.url);
+    const grant = await verify(c.var.services, "GET", c.req.url);
     const head = await c.var.services.blobs.head(grant.key);
     if (!head) throw new ApiError("not_found", "The object behind this URL no longer exists.");
     const stream = await c.var.services.blobs.get(grant.key);

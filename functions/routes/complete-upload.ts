@@ -48,7 +48,7 @@ export function registerCompleteUpload(app: App): void {
   app.openapi(route, async (c) => {
     const { id } = c.req.valid("param");
     const body = (c.req.header("content-type")?.includes("json") ? c.req.valid("json") : undefined) ?? {};
-    const { uploads, blobs, inference, limits } = c.var.services;
+    const { uploads, blobs, inference, limits, betasReader } = c.var.services;
     if (parsePrefer(c.req.header("prefer")).respondAsync) {
       await uploads.get(c.var.lab.id, id);
       return respondWithJob(c, {
@@ -56,7 +56,7 @@ export function registerCompleteUpload(app: App): void {
         inputs: { ...body, upload_id: id, lab_id: c.var.lab.id },
       });
     }
-    const deps = { uploads, blobs, inference, decodedMaxBytes: limits.decodedMaxBytes };
+    const deps = { uploads, blobs, inference, decodedMaxBytes: limits.decodedMaxBytes, betasReader };
     return c.json(presentUpload(await completeUpload(deps, c.var.lab.id, id, body)), 200);
   });
 }

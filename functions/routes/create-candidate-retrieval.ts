@@ -5,7 +5,6 @@ import { betasSourceOf } from "../../core/inference/betas-source.ts";
 import { embedBetas, rowsOf } from "../../core/inference/embed-betas.ts";
 import { planBetas } from "../../core/inference/plan-betas.ts";
 import { candidateSetRetrieval } from "../../core/search/retrieval-scoring.ts";
-import { readUploadArray } from "../../core/uploads/read-upload.ts";
 import type { App } from "../env.ts";
 import { limitBody } from "../middleware/body-limit.ts";
 import { acceptContentTypes } from "../middleware/content-type.ts";
@@ -65,8 +64,8 @@ const route = createRoute({
 export function registerCreateCandidateRetrieval(app: App): void {
   app.openapi(route, async (c) => {
     const body = c.req.valid("json");
-    const { inference, uploads, blobs, limits } = c.var.services;
-    const deps = { inference, uploads, blobs, decodedMaxBytes: limits.decodedMaxBytes };
+    const { inference, uploads, blobs, limits, betasReader } = c.var.services;
+    const deps = { inference, uploads, blobs, decodedMaxBytes: limits.decodedMaxBytes, betasReader };
     const labId = c.var.lab.id;
     const plan = await planBetas(
       deps,
@@ -98,7 +97,7 @@ export function registerCreateCandidateRetrieval(app: App): void {
     });
     const array =
       "upload_id" in body.candidates
-        ? await readUploadArray(
+        ? await betasReader.readUploadArray(
             blobs,
             await uploads.getReady(labId, body.candidates.upload_id),
             limits.decodedMaxBytes,

@@ -1,13 +1,12 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { decodeNpyBody } from "../../core/betas/index.ts";
 import { ApiError } from "../../core/contracts/errors.ts";
 import { encodeTensor } from "../../core/contracts/tensor.ts";
 import { betasSourceOf, inlineSource } from "../../core/inference/betas-source.ts";
 import { embedBetas } from "../../core/inference/embed-betas.ts";
 import type { EmbeddingOutput, Tensor } from "../../core/inference/inference.ts";
 import { planBetas } from "../../core/inference/plan-betas.ts";
-import { encodeNpy } from "../../core/npy/index.ts";
+import { encodeNpy } from "../../core/npy/encode.ts";
 import type { App, AppEnv } from "../env.ts";
 import { asksForJob } from "../jobs/asks-for-job.ts";
 import { jobCreatedResponses } from "../jobs/job-schemas.ts";
@@ -126,7 +125,7 @@ async function parseRequest(c: Context<AppEnv>): Promise<ParsedRequest> {
     if (bad.length)
       throw new ApiError("invalid_request", `Unknown outputs ${bad.join(", ")}; choose backbone, retrieval.`);
     const preprocessing = preprocessingFromQuery(query);
-    const tensor = await decodeNpyBody(new Uint8Array(await c.req.arrayBuffer()), {
+    const tensor = await c.var.services.betasReader.decodeNpyBody(new Uint8Array(await c.req.arrayBuffer()), {
       maxDecodedBytes: limits.syncBodyBytes * 4,
     });
     // Kept as base64 in the request, so a job (Prefer: respond-async) carries the same betas.
@@ -160,8 +159,8 @@ export function registerCreateEmbeddings(app: App): void {
   app.openapi(route, async (c) => {
     const started = performance.now();
     const request = await parseRequest(c);
-    const { inference, uploads, blobs, limits } = c.var.services;
-    const deps = { inference, uploads, blobs, decodedMaxBytes: limits.decodedMaxBytes };
+    const { inference, uploads, blobs, limits, betasReader } = c.var.services;
+    const deps = { inference, uploads, blobs, decodedMaxBytes: limits.decodedMaxBytes, betasReader };
     // Every check that needs no betas read happens here, so nothing wrong is queued.
     const plan = await planBetas(deps, c.var.lab.id, request.model, request.source, request.preprocessing);
     const large = plan.rows > limits.syncMaxTrials;

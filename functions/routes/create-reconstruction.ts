@@ -44,8 +44,8 @@ export function registerCreateReconstruction(app: App): void {
     const { webhook, deadline_seconds, ...request } = c.req.valid("json") as z.infer<
       typeof ReconstructionRequest
     >;
-    const { inference, uploads, blobs, limits } = c.var.services;
-    const deps = { inference, uploads, blobs, decodedMaxBytes: limits.decodedMaxBytes };
+    const { inference, uploads, blobs, limits, betasReader } = c.var.services;
+    const deps = { inference, uploads, blobs, decodedMaxBytes: limits.decodedMaxBytes, betasReader };
     const source = betasSourceOf(request.betas, limits.syncBodyBytes / 4);
     // Every check that needs no betas read happens here, so nothing wrong is queued.
     const plan = await planBetas(deps, c.var.lab.id, request.model, source, request.preprocessing);

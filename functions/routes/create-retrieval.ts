@@ -68,8 +68,8 @@ const route = createRoute({
 export function registerCreateRetrieval(app: App): void {
   app.openapi(route, async (c) => {
     const body = c.req.valid("json");
-    const { inference, uploads, blobs, vectors, limits } = c.var.services;
-    const deps = { inference, uploads, blobs, vectors, decodedMaxBytes: limits.decodedMaxBytes };
+    const { inference, uploads, blobs, vectors, limits, betasReader } = c.var.services;
+    const deps = { inference, uploads, blobs, vectors, decodedMaxBytes: limits.decodedMaxBytes, betasReader };
     if (Boolean(body.betas) === Boolean(body.embedding)) {
       throw new ApiError(
         "invalid_request",

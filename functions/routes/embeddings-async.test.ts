@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { batchJobHandlers } from "../../core/inference/batch-jobs.ts";
 import { type JobWorker, startJobWorker } from "../../core/jobs/job-worker.ts";
 import { encodeNpy, parseNpy } from "../../core/npy/index.ts";
+import { nodeBetasReader } from "../../core/uploads/betas-reader.ts";
 import { createHarness, type Harness, TINY_MODEL } from "../../test/helpers/harness.ts";
 import {
   FORMATS_DIR,
@@ -27,6 +28,7 @@ beforeAll(async () => {
       blobs,
       vectors,
       decodedMaxBytes: limits.decodedMaxBytes,
+      betasReader: nodeBetasReader,
     }),
     pollMs: 50,
   });

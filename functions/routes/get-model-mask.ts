@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { ApiError } from "../../core/contracts/errors.ts";
-import { encodeNpy } from "../../core/npy/index.ts";
+import { encodeNpy } from "../../core/npy/encode.ts";
 import type { App } from "../env.ts";
 import { ModelIdParam } from "../schemas/models.ts";
 import { problemResponses } from "../schemas/problem.ts";

@@ -14,6 +14,7 @@ import { batchJobHandlers } from "../../core/inference/batch-jobs.ts";
 import { type JobWorker, startJobWorker } from "../../core/jobs/job-worker.ts";
 import { LocalVectorStore } from "../../core/search/embedded/local-vector-store.ts";
 import type { SearchHit } from "../../core/search/vector-index.ts";
+import { nodeBetasReader } from "../../core/uploads/betas-reader.ts";
 import { IMAGE_URL_TTL_SECONDS, presentSearchHits } from "../../functions/presenters/search-hits.ts";
 import { ModelServer } from "../../gpu-worker/runtime/model-server.ts";
 import { retrievalVector } from "../../gpu-worker/sim/encoder.ts";
@@ -58,6 +59,7 @@ beforeAll(async () => {
       blobs,
       vectors,
       decodedMaxBytes: limits.decodedMaxBytes,
+      betasReader: nodeBetasReader,
     }),
     pollMs: 50,
   });

@@ -21,6 +21,7 @@ import { reconstructionJobHandlers } from "../../core/inference/reconstruction-j
 import { type JobWorker, startJobWorker } from "../../core/jobs/job-worker.ts";
 import { type Receiver, startReceiver } from "../../core/jobs/test-support/receiver.ts";
 import { startWebhookDispatcher, type WebhookDispatcher } from "../../core/jobs/webhook-dispatcher.ts";
+import { nodeBetasReader } from "../../core/uploads/betas-reader.ts";
 import { GraphSession } from "../../gpu-worker/reconstruction/graph-session.ts";
 import { ModelServer } from "../../gpu-worker/runtime/model-server.ts";
 import { imageTensor } from "../../gpu-worker/sim/encoder.ts";
@@ -75,6 +76,7 @@ beforeAll(async () => {
       uploads: uploadStore,
       blobs,
       decodedMaxBytes: limits.decodedMaxBytes,
+      betasReader: nodeBetasReader,
       reconstructor: models,
     }),
     pollMs: 50,

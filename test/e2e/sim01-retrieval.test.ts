@@ -16,6 +16,7 @@ import { decodeTensor, type TensorJson } from "../../core/contracts/tensor.ts";
 import { batchJobHandlers } from "../../core/inference/batch-jobs.ts";
 import { type JobWorker, startJobWorker } from "../../core/jobs/job-worker.ts";
 import { LocalVectorStore } from "../../core/search/embedded/local-vector-store.ts";
+import { nodeBetasReader } from "../../core/uploads/betas-reader.ts";
 import { loadBundle } from "../../gpu-worker/bundles/load-bundle.ts";
 import { ModelServer } from "../../gpu-worker/runtime/model-server.ts";
 import { writeNiftiInt16 } from "../../gpu-worker/sim/nsd-writers.ts";
@@ -67,6 +68,7 @@ beforeAll(async () => {
       blobs,
       vectors,
       decodedMaxBytes: limits.decodedMaxBytes,
+      betasReader: nodeBetasReader,
     }),
     pollMs: 50,
   });

@@ -16,6 +16,7 @@ import type { WebhookUrlPolicy } from "../../core/jobs/webhook-url-guard.ts";
 import { HttpMetrics } from "../../core/metrics/http-metrics.ts";
 import { LocalVectorStore } from "../../core/search/embedded/local-vector-store.ts";
 import { openBlobStore, verifyLocalPresignedUrl } from "../../core/storage/open-blob-store.ts";
+import { nodeBetasReader } from "../../core/uploads/betas-reader.ts";
 import { UploadStore } from "../../core/uploads/upload-store.ts";
 import { createApp } from "../../functions/app.ts";
 import type { App } from "../../functions/env.ts";
@@ -76,6 +77,7 @@ export async function createHarness(
     apiKeys,
     blobs,
     uploads: new UploadStore(db),
+    betasReader: nodeBetasReader,
     inference,
     vectors: new LocalVectorStore(path.join(dataDir, "indexes")),
     jobs: new JobStore(db, TEST_WEBHOOK_POLICY, blobs),

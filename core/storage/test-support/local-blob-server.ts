@@ -41,7 +41,7 @@ export async function startLocalBlobServer(
 async function serve(req: IncomingMessage, res: ServerResponse, secret: string, store: LocalBlobStore) {
   const url = new URL(req.url ?? "/", `http://${req.headers.host}`);
   if (req.method === "PUT") {
-    const grant = verifyLocalPresignedUrl(secret, "PUT", url);
+    const grant = await verifyLocalPresignedUrl(secret, "PUT", url);
     const limit = grant.maxBytes ?? Number.POSITIVE_INFINITY;
     if (Number(req.headers["content-length"] ?? 0) > limit) throw tooLarge();
     const limited = byteLimit(limit);
@@ -53,7 +53,7 @@ async function serve(req: IncomingMessage, res: ServerResponse, secret: string, 
     res.end();
     return;
   }
-  const grant = verifyLocalPresignedUrl(secret, "GET", url);
+  const grant = await verifyLocalPresignedUrl(secret, "GET", url);
   const head = await store.head(grant.key);
   if (!head) throw new ApiError("not_found", `There is no blob ${grant.key}.`);
   const body = await store.get(grant.key);

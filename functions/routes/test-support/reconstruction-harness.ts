@@ -13,6 +13,7 @@ import type { Reconstructor } from "../../../core/inference/reconstructor.ts";
 import { startJobWorker } from "../../../core/jobs/job-worker.ts";
 import { startReceiver } from "../../../core/jobs/test-support/receiver.ts";
 import { startWebhookDispatcher } from "../../../core/jobs/webhook-dispatcher.ts";
+import { nodeBetasReader } from "../../../core/uploads/betas-reader.ts";
 import { ModelServer } from "../../../gpu-worker/runtime/model-server.ts";
 import { standInWeights, TINY, writeStandInBundle } from "../../../gpu-worker/test-graphs/stand-in-bundle.ts";
 import { createHarness, TEST_WEBHOOK_POLICY, TINY_BUNDLE } from "../../../test/helpers/harness.ts";
@@ -111,6 +112,7 @@ export async function startReconstructionHarness(pacing: { minStepMs?: number } 
       uploads,
       blobs,
       decodedMaxBytes: limits.decodedMaxBytes,
+      betasReader: nodeBetasReader,
       reconstructor: watched,
     }),
     pollMs: 25,
