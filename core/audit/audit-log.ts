@@ -1,4 +1,3 @@
-import pg from "pg";
 import { ApiError } from "../contracts/errors.ts";
 import type { Sql } from "../db/database.ts";
 
@@ -41,25 +40,19 @@ interface Row {
 export class AuditLog {
   constructor(private readonly db: Sql) {}
 
-  /**
-   * One insert, committed before the caller answers (no request is acknowledged with its row unwritten).
-   * Sent as one simple-protocol statement with its values quoted by pg's escapeLiteral: PGlite answers a
-   * parameterised query in six calls into its WASM backend (parse, describe, bind, describe, execute,
-   * sync) and this in two, which halves the row's cost on the embedded database.
-   */
   async record(event: AuditEventInput): Promise<void> {
-    const values = [
-      event.labId,
-      event.keyId,
-      event.action,
-      event.resourceType,
-      event.resourceId,
-      event.status,
-      event.requestId,
-    ].map(literal);
-    await this.db.exec(
+    await this.db.query(
       `insert into audit_events (lab_id, key_id, action, resource_type, resource_id, status, request_id)
-       values (${values.join(", ")})`,
+       values ($1, $2, $3, $4, $5, $6, $7)`,
+      [
+        event.labId,
+        event.keyId,
+        event.action,
+        event.resourceType,
+        event.resourceId,
+        event.status,
+        event.requestId,
+      ],
     );
   }
 
@@ -85,14 +78,4 @@ export class AuditLog {
     }));
     return { data: page, next_cursor: rows.length > query.limit ? page.at(-1)!.id : null };
   }
-}
-
-/** A value as an SQL literal: text quoted (escapeLiteral doubles quotes and backslashes), an integer as digits. */
-function literal(value: string | number | null): string {
-  if (value === null) return "null";
-  if (typeof value === "number") {
-    if (!Number.isSafeInteger(value)) throw new Error(`Not an integer: ${value}`);
-    return String(value);
-  }
-  return pg.escapeLiteral(value);
 }
