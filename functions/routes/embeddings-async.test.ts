@@ -1,11 +1,9 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { batchJobHandlers } from "../../core/inference/batch-jobs.ts";
-import { type JobWorker, startJobWorker } from "../../core/jobs/job-worker.ts";
+import type { JobWorker } from "../../core/jobs/job-worker.ts";
 import { encodeNpy, parseNpy } from "../../core/npy/index.ts";
-import { nodeBetasReader } from "../../core/uploads/betas-reader.ts";
-import { createHarness, type Harness, TINY_MODEL } from "../../test/helpers/harness.ts";
+import { createHarness, type Harness, startBatchWorker, TINY_MODEL } from "../../test/helpers/harness.ts";
 import {
   FORMATS_DIR,
   needsSharedFixtures,
@@ -18,20 +16,7 @@ let worker: JobWorker;
 beforeAll(async () => {
   h = await createHarness();
   key = await h.keyFor("lab-async");
-  const { inference, uploads, blobs, vectors, limits } = h.services;
-  worker = await startJobWorker({
-    db: h.db,
-    blobs: h.services.blobs,
-    handlers: batchJobHandlers({
-      inference,
-      uploads,
-      blobs,
-      vectors,
-      decodedMaxBytes: limits.decodedMaxBytes,
-      betasReader: nodeBetasReader,
-    }),
-    pollMs: 50,
-  });
+  worker = await startBatchWorker(h);
 });
 afterAll(async () => {
   await worker.stop();

@@ -10,18 +10,16 @@ import path from "node:path";
 import pino from "pino";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { batchJobHandlers } from "../../core/inference/batch-jobs.ts";
-import { type JobWorker, startJobWorker } from "../../core/jobs/job-worker.ts";
+import type { JobWorker } from "../../core/jobs/job-worker.ts";
 import { LocalVectorStore } from "../../core/search/embedded/local-vector-store.ts";
 import type { SearchHit } from "../../core/search/vector-index.ts";
-import { nodeBetasReader } from "../../core/uploads/betas-reader.ts";
 import { IMAGE_URL_TTL_SECONDS, presentSearchHits } from "../../functions/presenters/search-hits.ts";
 import { ModelServer } from "../../gpu-worker/runtime/model-server.ts";
 import { retrievalVector } from "../../gpu-worker/sim/encoder.ts";
 import { ensureSim01 } from "../../gpu-worker/sim/ensure-sim01.ts";
 import { EMBEDDING_VALUES } from "../../gpu-worker/sim/sim01-spec.ts";
 import { readStimulusFiles } from "../../gpu-worker/sim/stimulus-files.ts";
-import { createHarness, type Harness } from "../helpers/harness.ts";
+import { createHarness, type Harness, startBatchWorker } from "../helpers/harness.ts";
 import { postJson } from "../helpers/lab-files.ts";
 import { sharedSim01 } from "../helpers/sim01-cache.ts";
 
@@ -50,19 +48,7 @@ beforeAll(async () => {
   // What `mindeye serve` does at start: the files are there, so this only puts the PNGs in its blob store.
   await ensureSim01(sim.dataDir, { vectorStore: vectors, blobStore: h.services.blobs });
   key = await h.keyFor("lab-images");
-  const { uploads, blobs, limits } = h.services;
-  worker = await startJobWorker({
-    db: h.db,
-    handlers: batchJobHandlers({
-      inference: models,
-      uploads,
-      blobs,
-      vectors,
-      decodedMaxBytes: limits.decodedMaxBytes,
-      betasReader: nodeBetasReader,
-    }),
-    pollMs: 50,
-  });
+  worker = await startBatchWorker(h);
   const files = await readStimulusFiles(sim.stimuliDir);
   embeddings = files.embeddings;
   stimulusIds = files.records.map((r) => r.stimulus_id);

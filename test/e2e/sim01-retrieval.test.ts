@@ -13,16 +13,14 @@ import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { extractMaskedVoxels, type InputSpace, iterateTrials, openBetaFile } from "../../core/betas/index.ts";
 import { decodeTensor, type TensorJson } from "../../core/contracts/tensor.ts";
-import { batchJobHandlers } from "../../core/inference/batch-jobs.ts";
-import { type JobWorker, startJobWorker } from "../../core/jobs/job-worker.ts";
+import type { JobWorker } from "../../core/jobs/job-worker.ts";
 import { LocalVectorStore } from "../../core/search/embedded/local-vector-store.ts";
-import { nodeBetasReader } from "../../core/uploads/betas-reader.ts";
 import { loadBundle } from "../../gpu-worker/bundles/load-bundle.ts";
 import { ModelServer } from "../../gpu-worker/runtime/model-server.ts";
 import { writeNiftiInt16 } from "../../gpu-worker/sim/nsd-writers.ts";
 import { Prng } from "../../gpu-worker/sim/prng.ts";
 import { GRID } from "../../gpu-worker/sim/sim01-spec.ts";
-import { createHarness, type Harness } from "../helpers/harness.ts";
+import { createHarness, type Harness, startBatchWorker } from "../helpers/harness.ts";
 import { downloadMask, fileOrder, postJson, uploadFile as uploadLabFile } from "../helpers/lab-files.ts";
 import { sharedSim01 } from "../helpers/sim01-cache.ts";
 
@@ -59,19 +57,7 @@ beforeAll(async () => {
   });
   h = await createHarness(() => ({ inference: models, vectors }));
   key = await h.keyFor("lab-e2e");
-  const { uploads, blobs, limits } = h.services;
-  worker = await startJobWorker({
-    db: h.db,
-    handlers: batchJobHandlers({
-      inference: models,
-      uploads,
-      blobs,
-      vectors,
-      decodedMaxBytes: limits.decodedMaxBytes,
-      betasReader: nodeBetasReader,
-    }),
-    pollMs: 50,
-  });
+  worker = await startBatchWorker(h);
 
   const space = await maskSpace();
   voxels = space.voxels;

@@ -8,8 +8,10 @@ import type { Database } from "../../core/db/database.ts";
 import { migrate } from "../../core/db/migrate.ts";
 import { openPglite } from "../../core/db/pglite.ts";
 import { installedDocsScript } from "../../core/docs-script.ts";
+import { batchJobHandlers } from "../../core/inference/batch-jobs.ts";
 import { IdempotencyStore } from "../../core/jobs/idempotency.ts";
 import { JobStore } from "../../core/jobs/job-store.ts";
+import { type JobWorker, startJobWorker } from "../../core/jobs/job-worker.ts";
 import { WebhookDeliveries } from "../../core/jobs/webhook-deliveries.ts";
 import { WebhookSecretStore } from "../../core/jobs/webhook-secrets.ts";
 import type { WebhookUrlPolicy } from "../../core/jobs/webhook-url-guard.ts";
@@ -117,4 +119,22 @@ export async function createHarness(
       await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** A job worker running the batch jobs (embeddings, retrievals) on the harness's own services. */
+export function startBatchWorker(h: Harness): Promise<JobWorker> {
+  const { inference, uploads, blobs, vectors, limits, betasReader } = h.services;
+  return startJobWorker({
+    db: h.db,
+    blobs,
+    handlers: batchJobHandlers({
+      inference,
+      uploads,
+      blobs,
+      vectors,
+      decodedMaxBytes: limits.decodedMaxBytes,
+      betasReader,
+    }),
+    pollMs: 50,
+  });
 }
